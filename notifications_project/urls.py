@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from notifications_project.health import health
+from notifications_project.views import WhoAmIView
+
+API_PREFIX = "notifications/api/v1/"
+
+urlpatterns = [
+    path("health", health, name="health"),
+    path("admin/", admin.site.urls),
+    path(f"{API_PREFIX}whoami", WhoAmIView.as_view(), name="whoami"),
+    path(f"{API_PREFIX}openapi.json", SpectacularAPIView.as_view(), name="openapi-schema"),
+    path(f"{API_PREFIX}docs", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="swagger-ui"),
+    path(API_PREFIX, include("orders.urls")),
+]

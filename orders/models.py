@@ -1,0 +1,284 @@
+"""Orders, their recipients and the email and SMS notifications generated from them.
+
+Statuses are stored as their wire names (``Failed_RecipientReserved``), so the database, the API and
+the admin speak one vocabulary. Status changes are conditional UPDATEs in services, never ``save()``.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+from orders.registry.models import Organization, OrganizationContact, Person
+from templates.models import EmailTemplate, SmsTemplate
+
+__all__ = [
+    "EmailNotification",
+    "EmailStatus",
+    "NotificationChannel",
+    "Order",
+    "OrderStatus",
+    "Organization",
+    "OrganizationContact",
+    "Person",
+    "Recipient",
+    "SendingTimePolicy",
+    "SmsNotification",
+    "SmsStatus",
+]
+
+
+class OrderStatus(models.TextChoices):
+    REGISTERED = "Registered"
+    PROCESSING = "Processing"
+    PROCESSED = "Processed"
+    COMPLETED = "Completed"
+    SEND_CONDITION_NOT_MET = "SendConditionNotMet"
+    CANCELLED = "Cancelled"
+
+
+ORDER_FINAL_STATUSES = frozenset(
+    {OrderStatus.COMPLETED, OrderStatus.SEND_CONDITION_NOT_MET, OrderStatus.CANCELLED}
+)
+
+
+class NotificationChannel(models.TextChoices):
+    EMAIL = "Email"
+    SMS = "Sms"
+    EMAIL_PREFERRED = "EmailPreferred"
+    SMS_PREFERRED = "SmsPreferred"
+    EMAIL_AND_SMS = "EmailAndSms"
+
+
+class SendingTimePolicy(models.TextChoices):
+    ANYTIME = "Anytime"
+    DAYTIME = "Daytime"
+
+
+class EmailStatus(models.TextChoices):
+    NEW = "New"
+    SENDING = "Sending"
+    SUCCEEDED = "Succeeded"
+    DELIVERED = "Delivered"
+    FAILED = "Failed"
+    FAILED_RECIPIENT_RESERVED = "Failed_RecipientReserved"
+    FAILED_RECIPIENT_NOT_IDENTIFIED = "Failed_RecipientNotIdentified"
+    FAILED_INVALID_EMAIL_FORMAT = "Failed_InvalidEmailFormat"
+    FAILED_SUPPRESSED_RECIPIENT = "Failed_SupressedRecipient"  # sic: the wire spelling of the reference
+    FAILED_TRANSIENT_ERROR = "Failed_TransientError"
+    FAILED_BOUNCED = "Failed_Bounced"
+    FAILED_FILTERED_SPAM = "Failed_FilteredSpam"
+    FAILED_QUARANTINED = "Failed_Quarantined"
+    FAILED_TTL = "Failed_TTL"
+
+
+class SmsStatus(models.TextChoices):
+    NEW = "New"
+    SENDING = "Sending"
+    ACCEPTED = "Accepted"
+    DELIVERED = "Delivered"
+    FAILED = "Failed"
+    FAILED_INVALID_RECIPIENT = "Failed_InvalidRecipient"
+    FAILED_RECIPIENT_RESERVED = "Failed_RecipientReserved"
+    FAILED_BARRED_RECEIVER = "Failed_BarredReceiver"
+    FAILED_DELETED = "Failed_Deleted"
+    FAILED_EXPIRED = "Failed_Expired"
+    FAILED_UNDELIVERED = "Failed_Undelivered"
+    FAILED_RECIPIENT_NOT_IDENTIFIED = "Failed_RecipientNotIdentified"
+    FAILED_REJECTED = "Failed_Rejected"
+    FAILED_TTL = "Failed_TTL"
+
+
+# Not final: the notification can still move. Everything else is final and is never overwritten.
+EMAIL_PENDING_STATUSES = frozenset({EmailStatus.NEW, EmailStatus.SENDING, EmailStatus.SUCCEEDED})
+SMS_PENDING_STATUSES = frozenset({SmsStatus.NEW, SmsStatus.SENDING, SmsStatus.ACCEPTED})
+EMAIL_SUCCESS_STATUSES = frozenset({EmailStatus.SUCCEEDED, EmailStatus.DELIVERED})
+SMS_SUCCESS_STATUSES = frozenset({SmsStatus.ACCEPTED, SmsStatus.DELIVERED})
+
+
+class TimestampedModel(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Order(TimestampedModel):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    creator = models.CharField(max_length=100)
+    senders_reference = models.CharField(max_length=500, null=True, blank=True)
+    requested_send_time = models.DateTimeField()
+    notification_channel = models.CharField(max_length=16, choices=NotificationChannel.choices)
+    sending_time_policy = models.CharField(
+        max_length=8, choices=SendingTimePolicy.choices, default=SendingTimePolicy.ANYTIME
+    )
+    ignore_reservation = models.BooleanField(null=True, blank=True)
+    resource_id = models.CharField(max_length=500, null=True, blank=True)
+    resource_action = models.CharField(max_length=200, null=True, blank=True)
+    condition_endpoint = models.URLField(max_length=2000, null=True, blank=True)
+    email_template = models.OneToOneField(
+        EmailTemplate, null=True, blank=True, on_delete=models.PROTECT, related_name="order"
+    )
+    sms_template = models.OneToOneField(
+        SmsTemplate, null=True, blank=True, on_delete=models.PROTECT, related_name="order"
+    )
+    status = models.CharField(max_length=24, choices=OrderStatus.choices, default=OrderStatus.REGISTERED)
+    # When the status last changed (the API's processingStatus.lastUpdate).
+    status_changed_at = models.DateTimeField(auto_now_add=True)
+    # The 202 receipt's recipientLookup, kept so a replay or an audit sees what the client saw.
+    recipient_lookup = models.JSONField(null=True, blank=True)
+    # Processing retries (condition endpoint or registry outage): not before this time.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    processing_attempts = models.PositiveIntegerField(default=0)
+    processing_note = models.TextField(blank=True, default="")
+
+    class Meta:
+        indexes = [
+            # The due-order sweep: Registered orders by send time.
+            models.Index(
+                fields=["requested_send_time"],
+                name="order_registered_due",
+                condition=Q(status="Registered"),
+            ),
+            # GET /orders?sendersReference=X (always scoped to the creator).
+            models.Index(fields=["creator", "senders_reference"], name="order_creator_reference"),
+            # Admin: newest orders first, filtered by creator.
+            models.Index(fields=["creator", "-created_at"], name="order_creator_created"),
+            # The completion sweep: orders still waiting for final notification statuses.
+            models.Index(
+                fields=["status_changed_at"], name="order_processed", condition=Q(status="Processed")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+
+class Recipient(models.Model):
+    """A recipient as the client registered it (looked-up addresses live on the notifications)."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="recipients")
+    position = models.PositiveIntegerField()
+    email_address = models.CharField(max_length=320, null=True, blank=True)
+    mobile_number = models.CharField(max_length=32, null=True, blank=True)
+    organization_number = models.CharField(max_length=9, null=True, blank=True)
+    national_identity_number = models.CharField(max_length=11, null=True, blank=True)
+    # Reservation found at registration (persons only); null when no lookup was made.
+    is_reserved = models.BooleanField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["order", "position"], name="recipient_order_position_unique")
+        ]
+        indexes = [
+            # Admin search of orders by a recipient's identifiers.
+            models.Index(fields=["national_identity_number"], name="recipient_nin"),
+            models.Index(fields=["organization_number"], name="recipient_orgno"),
+        ]
+
+    def __str__(self) -> str:
+        return f"recipient {self.position} of {self.order_id}"
+
+
+class NotificationBase(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Which recipient of the order this notification was generated for (duplicate guard, reporting).
+    recipient_position = models.PositiveIntegerField()
+    recipient_organization_number = models.CharField(max_length=9, null=True, blank=True)
+    recipient_national_identity_number = models.CharField(max_length=11, null=True, blank=True)
+    recipient_name = models.CharField(max_length=200, null=True, blank=True)
+    status_changed_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Sending bookkeeping.
+    not_before = models.DateTimeField(null=True, blank=True)  # backoff after a transient failure
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    provider = models.CharField(max_length=50, blank=True, default="")
+    # The provider's id for the message; the notification id is sent as our reference too.
+    provider_reference = models.CharField(max_length=200, null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        abstract = True
+
+
+class EmailNotification(NotificationBase):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="email_notifications")
+    to_address = models.CharField(max_length=320, blank=True, default="")
+    status = models.CharField(max_length=40, choices=EmailStatus.choices, default=EmailStatus.NEW)
+    # Keyword-substituted texts; null when the template text is sent as registered.
+    subject = models.TextField(null=True, blank=True)
+    body = models.TextField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # One notification per address per recipient: a re-run of an order cannot duplicate sends.
+            models.UniqueConstraint(
+                fields=["order", "recipient_position", "to_address"], name="email_notification_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["provider", "provider_reference"],
+                name="email_provider_reference_unique",
+                condition=Q(provider_reference__isnull=False),
+            ),
+        ]
+        indexes = [
+            # The send claim: New rows by creation time.
+            models.Index(fields=["created_at"], name="email_new", condition=Q(status="New")),
+            # The stuck-send sweep.
+            models.Index(fields=["claimed_at"], name="email_sending", condition=Q(status="Sending")),
+            # The expiry sweep over rows that are not final yet.
+            models.Index(
+                fields=["expires_at"],
+                name="email_pending_expiry",
+                condition=Q(status__in=["New", "Sending", "Succeeded"]),
+            ),
+            # Per-order reads and status counts.
+            models.Index(fields=["order", "status"], name="email_order_status"),
+            # Admin search by recipient.
+            models.Index(fields=["to_address"], name="email_to_address"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+
+class SmsNotification(NotificationBase):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="sms_notifications")
+    mobile_number = models.CharField(max_length=32, blank=True, default="")
+    status = models.CharField(max_length=40, choices=SmsStatus.choices, default=SmsStatus.NEW)
+    body = models.TextField(null=True, blank=True)
+    sending_time_policy = models.CharField(
+        max_length=8, choices=SendingTimePolicy.choices, default=SendingTimePolicy.ANYTIME
+    )
+    parts = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "recipient_position", "mobile_number"], name="sms_notification_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["provider", "provider_reference"],
+                name="sms_provider_reference_unique",
+                condition=Q(provider_reference__isnull=False),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["created_at"], name="sms_new", condition=Q(status="New")),
+            models.Index(fields=["claimed_at"], name="sms_sending", condition=Q(status="Sending")),
+            models.Index(
+                fields=["expires_at"],
+                name="sms_pending_expiry",
+                condition=Q(status__in=["New", "Sending", "Accepted"]),
+            ),
+            models.Index(fields=["order", "status"], name="sms_order_status"),
+            models.Index(fields=["mobile_number"], name="sms_mobile_number"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.id)

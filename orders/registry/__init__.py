@@ -1,0 +1,1 @@
+"""The contact registry: who a national identity number or organization number reaches, and how."""
