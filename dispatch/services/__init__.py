@@ -1,0 +1,1 @@
+"""Pipeline services: order processing (claim, condition, lookup, generate), sending, reports, sweeps."""

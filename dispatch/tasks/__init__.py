@@ -1,0 +1,1 @@
+"""Thin Celery entry points with stable names (`dispatch.*`); each calls one service."""
