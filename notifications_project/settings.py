@@ -198,6 +198,16 @@ NOTIFICATIONS_CREATE_SCOPE = "altinn:serviceowner/notifications.create"
 NOTIFICATIONS_DEFAULT_EMAIL_FROM = env_str("NOTIFICATIONS_DEFAULT_EMAIL_FROM", "noreply@altinn.cloud")
 NOTIFICATIONS_DEFAULT_SMS_SENDER = env_str("NOTIFICATIONS_DEFAULT_SMS_SENDER", "Altinn")
 
+# --- Contact registry ---
+NOTIFICATIONS_REGISTRY_BACKEND = env_str("NOTIFICATIONS_REGISTRY_BACKEND", "database")  # or "http"
+NOTIFICATIONS_REGISTRY_URL = env_str("NOTIFICATIONS_REGISTRY_URL", "")
+NOTIFICATIONS_REGISTRY_TIMEOUT_SECONDS = env_float("NOTIFICATIONS_REGISTRY_TIMEOUT_SECONDS", 5.0)
+
+# --- SMS send window (for sendingTimePolicy Daytime) ---
+# "HH:MM-HH:MM" in NOTIFICATIONS_SMS_TIME_ZONE, or "anytime" to lift the window.
+NOTIFICATIONS_SMS_SEND_WINDOW = env_str("NOTIFICATIONS_SMS_SEND_WINDOW", "09:00-17:00")
+NOTIFICATIONS_SMS_TIME_ZONE = env_str("NOTIFICATIONS_SMS_TIME_ZONE", "Europe/Oslo")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["notifications_project.auth.ServiceOwnerAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["notifications_project.auth.IsServiceOwner"],
