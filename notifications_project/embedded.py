@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -33,6 +34,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 PG_SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root; this user runs it then.
 DEMO_USERNAME = "admin"
 DEMO_ORG = "ttd"
+
+# platformdirs warns at import of embedded_postgres when XDG_RUNTIME_DIR is unset; we never use that path.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 
 def free_port() -> int:
