@@ -321,8 +321,6 @@ def _supervise(env: dict[str, str], port: str) -> int:
             f"0.0.0.0:{port}",
             "--workers",
             env.get("WEB_CONCURRENCY", "2"),
-            "--access-logfile",
-            "-",
             "--log-level",
             "warning",
         ],
