@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
 
 
 class Person(models.Model):
@@ -16,6 +17,11 @@ class Person(models.Model):
     class Meta:
         app_label = "orders"
         verbose_name_plural = "persons"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(national_identity_number__regex=r"^[0-9]{11}$"), name="person_nin_11_digits"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name or "person"
@@ -28,6 +34,11 @@ class Organization(models.Model):
 
     class Meta:
         app_label = "orders"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(organization_number__regex=r"^[0-9]{9}$"), name="organization_number_9_digits"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.organization_number} {self.name}".strip()
@@ -38,13 +49,17 @@ class OrganizationContact(models.Model):
         EMAIL = "email", "Email"
         SMS = "sms", "SMS"
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="contacts")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="contacts", db_index=False
+    )
     kind = models.CharField(max_length=8, choices=Kind.choices)
     address = models.CharField(max_length=320)
 
     class Meta:
         app_label = "orders"
         constraints = [
+            # Its leading column also serves the lookup and the import's "replace the lists" delete,
+            # both of which filter by organization_id, so the foreign key needs no index of its own.
             models.UniqueConstraint(fields=["organization", "kind", "address"], name="org_contact_unique")
         ]
 
