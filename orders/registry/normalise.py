@@ -27,8 +27,9 @@ def registry_mobile_number(raw: str | None) -> str | None:
         number = "+" + number[2:]
     elif len(number) == 8 and number.isdigit() and number.startswith(_NORWEGIAN_MOBILE_FIRST_DIGITS):
         number = "+47" + number
-    if not number.startswith("+"):
+    if not number.startswith("+") or number.startswith("++"):
         # No country code and not a Norwegian mobile: libphonenumber cannot place it without a region.
+        # "++" is refused as the reference's number check does (libphonenumber alone would accept it).
         return None
     try:
         parsed = phonenumbers.parse(number, None)
