@@ -198,6 +198,12 @@ NOTIFICATIONS_CREATE_SCOPE = "altinn:serviceowner/notifications.create"
 NOTIFICATIONS_DEFAULT_EMAIL_FROM = env_str("NOTIFICATIONS_DEFAULT_EMAIL_FROM", "noreply@altinn.cloud")
 NOTIFICATIONS_DEFAULT_SMS_SENDER = env_str("NOTIFICATIONS_DEFAULT_SMS_SENDER", "Altinn")
 
+# --- Outbound requests to caller-supplied URLs (condition endpoints, callbacks) and the HTTP registry ---
+# Internal ranges (loopback, link-local, private) are refused unless listed here as CIDRs.
+NOTIFICATIONS_OUTBOUND_ALLOWED_NETWORKS = env_list("NOTIFICATIONS_OUTBOUND_ALLOWED_NETWORKS", [])
+NOTIFICATIONS_OUTBOUND_TIMEOUT_SECONDS = env_float("NOTIFICATIONS_OUTBOUND_TIMEOUT_SECONDS", 5.0)
+NOTIFICATIONS_OUTBOUND_MAX_RESPONSE_BYTES = env_int("NOTIFICATIONS_OUTBOUND_MAX_RESPONSE_BYTES", 64 * 1024)
+
 # --- Contact registry ---
 NOTIFICATIONS_REGISTRY_BACKEND = env_str("NOTIFICATIONS_REGISTRY_BACKEND", "database")  # or "http"
 NOTIFICATIONS_REGISTRY_URL = env_str("NOTIFICATIONS_REGISTRY_URL", "")

@@ -15,3 +15,5 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 NOTIFICATIONS_BASE_URI = "http://testserver"
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+# The tests' local HTTP servers (condition endpoints, registry) listen on loopback.
+NOTIFICATIONS_OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
