@@ -130,9 +130,13 @@ class Order(TimestampedModel):
     status_changed_at = models.DateTimeField(auto_now_add=True)
     # The 202 receipt's recipientLookup, kept so a replay or an audit sees what the client saw.
     recipient_lookup = models.JSONField(null=True, blank=True)
-    # Processing retries (condition endpoint or registry outage): not before this time.
+    # Processing retries (condition endpoint or registry outage): not before this time. While the order is
+    # Processing it is also the claim's lease: a worker that died is replaced once it has passed.
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Incremented by every claim; the claimer's number fences its writes against a later claimer.
     processing_attempts = models.PositiveIntegerField(default=0)
+    # Failed condition endpoint checks so far (after NOTIFICATIONS_CONDITION_MAX_CHECKS the order is sent).
+    condition_checks_failed = models.PositiveSmallIntegerField(default=0)
     processing_note = models.TextField(blank=True, default="")
 
     class Meta:
@@ -147,6 +151,12 @@ class Order(TimestampedModel):
             models.Index(fields=["creator", "senders_reference"], name="order_creator_reference"),
             # Admin: newest orders first, filtered by creator.
             models.Index(fields=["creator", "-created_at"], name="order_creator_created"),
+            # The due-order sweep: Processing orders whose retry time or claim lease has passed.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="order_processing_retry",
+                condition=Q(status="Processing"),
+            ),
             # The completion sweep: orders still waiting for final notification statuses.
             models.Index(
                 fields=["status_changed_at"], name="order_processed", condition=Q(status="Processed")
