@@ -87,6 +87,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "notifications_project.middleware.RequestLogMiddleware",
+    "notifications_project.throttling.RateLimitHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -198,6 +199,9 @@ NOTIFICATIONS_CREATE_SCOPE = "altinn:serviceowner/notifications.create"
 NOTIFICATIONS_DEFAULT_EMAIL_FROM = env_str("NOTIFICATIONS_DEFAULT_EMAIL_FROM", "noreply@altinn.cloud")
 NOTIFICATIONS_DEFAULT_SMS_SENDER = env_str("NOTIFICATIONS_DEFAULT_SMS_SENDER", "Altinn")
 
+# Requests per creator and minute over the API (0 turns the limit off); 429 with Retry-After beyond it.
+NOTIFICATIONS_RATE_LIMIT_PER_MINUTE = env_int("NOTIFICATIONS_RATE_LIMIT_PER_MINUTE", 6000)
+
 # --- Outbound requests to caller-supplied URLs (condition endpoints, callbacks) and the HTTP registry ---
 # Internal ranges (loopback, link-local, private) are refused unless listed here as CIDRs.
 NOTIFICATIONS_OUTBOUND_ALLOWED_NETWORKS = env_list("NOTIFICATIONS_OUTBOUND_ALLOWED_NETWORKS", [])
@@ -221,6 +225,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "notifications_project.problems.problem_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["notifications_project.throttling.CreatorRateThrottle"],
     "UNAUTHENTICATED_USER": None,
 }
 

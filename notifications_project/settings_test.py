@@ -17,3 +17,5 @@ NOTIFICATIONS_BASE_URI = "http://testserver"
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 # The tests' local HTTP servers (condition endpoints, registry) listen on loopback.
 NOTIFICATIONS_OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
+# Off by default in tests (the suite sends thousands of requests as one creator); its own tests turn it on.
+NOTIFICATIONS_RATE_LIMIT_PER_MINUTE = 0
