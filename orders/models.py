@@ -11,10 +11,12 @@ import uuid
 from django.db import models
 from django.db.models import Q
 
+from orders.audit import AuditEntry
 from orders.registry.models import Organization, OrganizationContact, Person
 from templates.models import EmailTemplate, SmsTemplate
 
 __all__ = [
+    "AuditEntry",
     "EmailNotification",
     "EmailStatus",
     "NotificationChannel",
@@ -147,10 +149,13 @@ class Order(TimestampedModel):
                 name="order_registered_due",
                 condition=Q(status="Registered"),
             ),
-            # GET /orders?sendersReference=X (always scoped to the creator).
-            models.Index(fields=["creator", "senders_reference"], name="order_creator_reference"),
+            # GET /orders?sendersReference=X (always scoped to the creator), and the admin's search by
+            # sender's reference across creators: the reference leads so one index serves both.
+            models.Index(fields=["senders_reference", "creator"], name="order_reference_creator"),
             # Admin: newest orders first, filtered by creator.
             models.Index(fields=["creator", "-created_at"], name="order_creator_created"),
+            # Admin: newest orders first (the order list's default ordering, one index range scan).
+            models.Index(fields=["-created_at"], name="order_created"),
             # The due-order sweep: Processing orders whose retry time or claim lease has passed.
             models.Index(
                 fields=["next_attempt_at"],
@@ -162,6 +167,7 @@ class Order(TimestampedModel):
                 fields=["status_changed_at"], name="order_processed", condition=Q(status="Processed")
             ),
         ]
+        permissions = [("cancel_order", "Can cancel registered orders")]
 
     def __str__(self) -> str:
         return str(self.id)
@@ -183,6 +189,7 @@ class Recipient(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["order", "position"], name="recipient_order_position_unique")
         ]
+        permissions = [("view_full_nin", "Can see national identity numbers in full")]
         indexes = [
             # Admin search of orders by a recipient's identifiers.
             models.Index(fields=["national_identity_number"], name="recipient_nin"),
@@ -230,8 +237,9 @@ class EmailNotification(NotificationBase):
             models.UniqueConstraint(
                 fields=["order", "recipient_position", "to_address"], name="email_notification_unique"
             ),
+            # The reference leads so the same index serves the admin's search by provider reference.
             models.UniqueConstraint(
-                fields=["provider", "provider_reference"],
+                fields=["provider_reference", "provider"],
                 name="email_provider_reference_unique",
                 condition=Q(provider_reference__isnull=False),
             ),
@@ -251,7 +259,21 @@ class EmailNotification(NotificationBase):
             models.Index(fields=["order", "status"], name="email_order_status"),
             # Admin search by recipient.
             models.Index(fields=["to_address"], name="email_to_address"),
+            models.Index(
+                fields=["recipient_national_identity_number"],
+                name="email_recipient_nin",
+                condition=Q(recipient_national_identity_number__isnull=False),
+            ),
+            models.Index(
+                fields=["recipient_organization_number"],
+                name="email_recipient_orgno",
+                condition=Q(recipient_organization_number__isnull=False),
+            ),
+            # Admin list (newest first) and the dashboard's counts per status over a time range:
+            # status is included so those counts are index-only scans.
+            models.Index(fields=["created_at"], name="email_created", include=["status"]),
         ]
+        permissions = [("retry_emailnotification", "Can retry failed email notifications")]
 
     def __str__(self) -> str:
         return str(self.id)
@@ -272,8 +294,9 @@ class SmsNotification(NotificationBase):
             models.UniqueConstraint(
                 fields=["order", "recipient_position", "mobile_number"], name="sms_notification_unique"
             ),
+            # The reference leads so the same index serves the admin's search by provider reference.
             models.UniqueConstraint(
-                fields=["provider", "provider_reference"],
+                fields=["provider_reference", "provider"],
                 name="sms_provider_reference_unique",
                 condition=Q(provider_reference__isnull=False),
             ),
@@ -288,7 +311,19 @@ class SmsNotification(NotificationBase):
             ),
             models.Index(fields=["order", "status"], name="sms_order_status"),
             models.Index(fields=["mobile_number"], name="sms_mobile_number"),
+            models.Index(
+                fields=["recipient_national_identity_number"],
+                name="sms_recipient_nin",
+                condition=Q(recipient_national_identity_number__isnull=False),
+            ),
+            models.Index(
+                fields=["recipient_organization_number"],
+                name="sms_recipient_orgno",
+                condition=Q(recipient_organization_number__isnull=False),
+            ),
+            models.Index(fields=["created_at"], name="sms_created", include=["status"]),
         ]
+        permissions = [("retry_smsnotification", "Can retry failed SMS notifications")]
 
     def __str__(self) -> str:
         return str(self.id)
