@@ -1,0 +1,252 @@
+"""The HTTP backend of the contact registry: a client for an external register.
+
+It speaks the lookup shapes of the service we replace (its Profile and Register APIs), so the service can sit
+in front of a real national register or a gateway to one. Every path is relative to
+``NOTIFICATIONS_REGISTRY_URL``; every call is a ``POST`` with a JSON body, answered with ``200`` and JSON.
+When ``NOTIFICATIONS_REGISTRY_TOKEN`` is set it is sent as ``Authorization: Bearer <token>``.
+
+``users/contactpoint/lookup`` — persons' contact points and reservation::
+
+    request:  {"nationalIdentityNumbers": ["01010112345", ...], "useStaleContactInfo": false}
+    response: {"contactPointsList": [{"nationalIdentityNumber": "01010112345", "isReserved": false,
+                                      "mobileNumber": "99315000", "email": "ola@example.no",
+                                      "userId": 20001}]}
+
+``organizations/notificationaddresses/lookup`` — organizations' official notification addresses::
+
+    request:  {"organizationNumbers": ["987654321", ...]}
+    response: {"contactPointsList": [{"organizationNumber": "987654321", "partyId": 50001,
+                                      "emailList": ["post@demo.no"], "mobileNumberList": ["+4799315000"]}]}
+
+``parties/nameslookup`` — names, for ``$recipientName$``::
+
+    request:  {"parties": [{"ssn": "01010112345"}, {"orgNo": "987654321"}]}
+    response: {"partyNames": [{"ssn": "01010112345", "name": "Ola Nordmann"},
+                              {"orgNo": "987654321", "name": "Demo AS"}]}
+
+Identifiers the register does not know are simply absent from ``contactPointsList``; they are absent from
+the lookup result too. A person or organization is found when it is in ``contactPointsList``; its name
+comes from the second call, made only for those found (so a lookup is at most two requests, however many
+identifiers). ``userId`` and ``partyId`` are ignored; missing or ``null`` addresses mean none.
+
+Mobile numbers are normalised as the registry rule says (``orders.registry.normalise``), addresses are
+deduplicated, and organizations are never reserved. Anything other than a well-formed 2xx answer within the
+timeout (connection refused, timeout, any non-2xx status, a body that is not the JSON above) raises
+``RegistryUnavailable``, so the caller can retry later instead of crashing or guessing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import httpx
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from orders.registry.base import OrganizationContacts, PersonContact, RegistryUnavailable
+from orders.registry.normalise import (
+    registry_email_address,
+    registry_mobile_number,
+    unique_email_addresses,
+    unique_mobile_numbers,
+)
+
+logger = logging.getLogger(__name__)
+
+PERSONS_PATH = "users/contactpoint/lookup"
+ORGANIZATIONS_PATH = "organizations/notificationaddresses/lookup"
+NAMES_PATH = "parties/nameslookup"
+
+
+class _MalformedResponse(Exception):
+    """The register answered 2xx with a body that is not the documented shape."""
+
+
+def _object(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _MalformedResponse(f"{what} is not an object")
+    return value
+
+
+def _list(value: Any, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise _MalformedResponse(f"{what} is not a list")
+    return value
+
+
+def _optional_str(value: Any, what: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise _MalformedResponse(f"{what} is not a string")
+    return value
+
+
+def _str_list(value: Any, what: str) -> list[str]:
+    # A missing or null list means "no addresses of this kind".
+    if value is None:
+        return []
+    return [item for item in _list(value, what) if _optional_str(item, what) is not None]
+
+
+class HttpRegistry:
+    """Contact lookups against an external register over HTTP (JSON, short timeouts, pooled connections)."""
+
+    # One instance per configuration, so every caller of get_registry() shares one connection pool.
+    _instances: ClassVar[dict[tuple[str, float, str | None], HttpRegistry]] = {}
+    _instances_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        timeout_seconds: float,
+        token: str | None = None,
+    ) -> None:
+        headers = {"Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._client = httpx.Client(
+            base_url=base_url,
+            headers=headers,
+            timeout=httpx.Timeout(timeout_seconds),
+            # The register is configured by the operator; a redirect is a misconfiguration to surface.
+            follow_redirects=False,
+        )
+
+    @classmethod
+    def from_settings(cls) -> HttpRegistry:
+        """The registry at ``NOTIFICATIONS_REGISTRY_URL``, shared by every caller with the same settings."""
+        base_url = settings.NOTIFICATIONS_REGISTRY_URL
+        if not base_url:
+            raise ImproperlyConfigured(
+                "NOTIFICATIONS_REGISTRY_URL is required when NOTIFICATIONS_REGISTRY_BACKEND is 'http'."
+            )
+        timeout = float(settings.NOTIFICATIONS_REGISTRY_TIMEOUT_SECONDS)
+        token: str | None = settings.NOTIFICATIONS_REGISTRY_TOKEN
+        key = (base_url, timeout, token)
+        with cls._instances_lock:
+            registry = cls._instances.get(key)
+            if registry is None:
+                registry = cls._instances[key] = cls(base_url=base_url, timeout_seconds=timeout, token=token)
+        return registry
+
+    def close(self) -> None:
+        self._client.close()
+
+    def persons(self, national_identity_numbers: Sequence[str]) -> dict[str, PersonContact]:
+        """Contacts of the persons found, keyed by NIN; unknown persons are absent."""
+        wanted = set(national_identity_numbers)
+        if not wanted:
+            return {}
+        body = self._post(
+            PERSONS_PATH, {"nationalIdentityNumbers": sorted(wanted), "useStaleContactInfo": False}
+        )
+        found: dict[str, tuple[bool, str | None, str | None]] = {}
+        try:
+            entries = _list(_object(body, "response").get("contactPointsList"), "contactPointsList")
+            for raw in entries:
+                entry = _object(raw, "contact point")
+                nin = _optional_str(entry.get("nationalIdentityNumber"), "nationalIdentityNumber")
+                reserved = entry.get("isReserved", False)
+                if not isinstance(reserved, bool):
+                    raise _MalformedResponse("isReserved is not a boolean")
+                mobile = _optional_str(entry.get("mobileNumber"), "mobileNumber")
+                email = _optional_str(entry.get("email"), "email")
+                if nin in wanted:
+                    found[nin] = (reserved, mobile, email)
+        except _MalformedResponse as exc:
+            raise self._malformed(PERSONS_PATH, exc) from exc
+        names = self._names("ssn", list(found))
+        return {
+            nin: PersonContact(
+                national_identity_number=nin,
+                name=names.get(nin),
+                mobile_number=registry_mobile_number(mobile),
+                email_address=registry_email_address(email),
+                reserved=reserved,
+            )
+            for nin, (reserved, mobile, email) in found.items()
+        }
+
+    def organizations(self, organization_numbers: Sequence[str]) -> dict[str, OrganizationContacts]:
+        """Notification addresses of the organizations found, keyed by number; unknown ones are absent."""
+        wanted = set(organization_numbers)
+        if not wanted:
+            return {}
+        body = self._post(ORGANIZATIONS_PATH, {"organizationNumbers": sorted(wanted)})
+        found: dict[str, tuple[list[str], list[str]]] = {}
+        try:
+            entries = _list(_object(body, "response").get("contactPointsList"), "contactPointsList")
+            for raw in entries:
+                entry = _object(raw, "contact point")
+                number = _optional_str(entry.get("organizationNumber"), "organizationNumber")
+                emails = _str_list(entry.get("emailList"), "emailList")
+                mobiles = _str_list(entry.get("mobileNumberList"), "mobileNumberList")
+                if number in wanted:
+                    # The same organization twice in one answer: its addresses add up.
+                    previous_emails, previous_mobiles = found.get(number, ([], []))
+                    found[number] = (previous_emails + emails, previous_mobiles + mobiles)
+        except _MalformedResponse as exc:
+            raise self._malformed(ORGANIZATIONS_PATH, exc) from exc
+        names = self._names("orgNo", list(found))
+        return {
+            number: OrganizationContacts(
+                organization_number=number,
+                name=names.get(number),
+                email_addresses=unique_email_addresses(emails),
+                mobile_numbers=unique_mobile_numbers(mobiles),
+            )
+            for number, (emails, mobiles) in found.items()
+        }
+
+    def _names(self, key: str, identifiers: list[str]) -> dict[str, str]:
+        """Names of the parties by ``ssn`` or ``orgNo``; parties without a name are absent."""
+        if not identifiers:
+            return {}
+        body = self._post(NAMES_PATH, {"parties": [{key: identifier} for identifier in identifiers]})
+        names: dict[str, str] = {}
+        try:
+            for raw in _list(_object(body, "response").get("partyNames"), "partyNames"):
+                entry = _object(raw, "party name")
+                identifier = _optional_str(entry.get(key), key)
+                name = _optional_str(entry.get("name"), "name")
+                if identifier is not None and name and name.strip():
+                    names[identifier] = name.strip()
+        except _MalformedResponse as exc:
+            raise self._malformed(NAMES_PATH, exc) from exc
+        return names
+
+    def _post(self, path: str, payload: dict[str, Any]) -> Any:
+        """POST JSON and return the decoded answer; every failure becomes RegistryUnavailable."""
+        try:
+            response = self._client.post(path, json=payload)
+        except httpx.TimeoutException as exc:
+            logger.warning("Contact registry timed out on %s", path, extra={"registry_path": path})
+            raise RegistryUnavailable(f"The contact registry did not answer {path} in time.") from exc
+        except httpx.HTTPError as exc:
+            logger.warning("Contact registry unreachable on %s: %s", path, exc, extra={"registry_path": path})
+            raise RegistryUnavailable(f"The contact registry could not be reached ({path}).") from exc
+        if not response.is_success:
+            # 5xx is the register's trouble; 3xx/4xx means our configuration (URL, token) is wrong.
+            # Either way there is no answer to act on, and the order must wait rather than fail.
+            log = logger.warning if response.status_code >= 500 else logger.error
+            log(
+                "Contact registry answered %s on %s",
+                response.status_code,
+                path,
+                extra={"registry_path": path, "status_code": response.status_code},
+            )
+            raise RegistryUnavailable(f"The contact registry answered {response.status_code} on {path}.")
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise self._malformed(path, exc) from exc
+
+    @staticmethod
+    def _malformed(path: str, exc: Exception) -> RegistryUnavailable:
+        logger.error(
+            "Contact registry sent a malformed answer on %s: %s", path, exc, extra={"registry_path": path}
+        )
+        return RegistryUnavailable(f"The contact registry sent a malformed answer on {path}.")
