@@ -222,6 +222,36 @@ NOTIFICATIONS_REGISTRY_TOKEN = env_secret("NOTIFICATIONS_REGISTRY_TOKEN")
 NOTIFICATIONS_SMS_SEND_WINDOW = env_str("NOTIFICATIONS_SMS_SEND_WINDOW", "09:00-17:00")
 NOTIFICATIONS_SMS_TIME_ZONE = env_str("NOTIFICATIONS_SMS_TIME_ZONE", "Europe/Oslo")
 
+# --- Order processing (see the README's "Processing") ---
+# A failed condition endpoint check is repeated after this delay; after MAX_CHECKS failed checks the
+# order is sent anyway (the reference service checks twice, 60 s apart).
+NOTIFICATIONS_CONDITION_RETRY_DELAY = timedelta(
+    seconds=env_float("NOTIFICATIONS_CONDITION_RETRY_DELAY_SECONDS", 60.0)
+)
+NOTIFICATIONS_CONDITION_MAX_CHECKS = env_int("NOTIFICATIONS_CONDITION_MAX_CHECKS", 2)
+# A registry outage retries the order after this delay, doubling per attempt up to the maximum.
+NOTIFICATIONS_REGISTRY_RETRY_DELAY = timedelta(
+    seconds=env_float("NOTIFICATIONS_REGISTRY_RETRY_DELAY_SECONDS", 30.0)
+)
+NOTIFICATIONS_REGISTRY_RETRY_MAX_DELAY = timedelta(
+    seconds=env_float("NOTIFICATIONS_REGISTRY_RETRY_MAX_DELAY_SECONDS", 900.0)
+)
+# How long a claimed order is held before another worker may take it over (renewed while working).
+NOTIFICATIONS_PROCESSING_LEASE = timedelta(seconds=env_float("NOTIFICATIONS_PROCESSING_LEASE_SECONDS", 300.0))
+# Recipients read, looked up and generated per step; bounds a worker's memory per order.
+NOTIFICATIONS_PROCESSING_CHUNK_SIZE = env_int("NOTIFICATIONS_PROCESSING_CHUNK_SIZE", 5000)
+# Notifications still pending this long after their expiry become Failed_TTL (time for sends in flight).
+NOTIFICATIONS_EXPIRY_GRACE = timedelta(seconds=env_float("NOTIFICATIONS_EXPIRY_GRACE_SECONDS", 300.0))
+
+# A sweep message older than one interval is superseded by the next one: let it expire unrun.
+_sweep = {
+    "schedule": NOTIFICATIONS_SWEEP_INTERVAL,
+    "options": {"expires": NOTIFICATIONS_SWEEP_INTERVAL.total_seconds()},
+}
+CELERY_BEAT_SCHEDULE["orders-process-due"] = {"task": "dispatch.orders_process_due", **_sweep}
+CELERY_BEAT_SCHEDULE["notifications-expire"] = {"task": "dispatch.notifications_expire", **_sweep}
+CELERY_BEAT_SCHEDULE["orders-complete"] = {"task": "dispatch.orders_complete", **_sweep}
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["notifications_project.auth.ServiceOwnerAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["notifications_project.auth.IsServiceOwner"],

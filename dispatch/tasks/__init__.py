@@ -1,1 +1,3 @@
 """Thin Celery entry points with stable names (`dispatch.*`); each calls one service."""
+
+from dispatch.tasks import processing  # noqa: F401 - registers the tasks

@@ -1,0 +1,396 @@
+"""Notification generation: channel rules per recipient, and bulk rows spooled for one COPY.
+
+Rows are formatted in PostgreSQL's COPY text format as they are generated and spooled to a temporary file
+(memory up to a few MB, then disk), so a worker's memory stays flat however many recipients an order has,
+and the transaction that inserts them does nothing but stream bytes.
+
+Channel rules follow the reference service (§3.5–3.6 of its specification):
+
+=============== =========================================== ===============================================
+channel         recipient with addresses                    reserved (not ignored) / no address
+=============== =========================================== ===============================================
+Email           one email per email address                 one failed email, empty address
+Sms             one SMS per mobile number                   one failed SMS, empty address
+EmailAndSms     both of the above                           one failed notification per channel
+EmailPreferred  emails if it has any, else SMSes            one failed email
+SmsPreferred    SMSes if it has any, else emails            one failed SMS
+=============== =========================================== ===============================================
+
+Unlike the reference, a preferred channel is one channel: a recipient given with both an email address and
+a mobile number gets only the preferred one (the reference sent both), and ``EmailAndSms`` accepts
+recipients given by address (the reference failed the whole order).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import IO, Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+from django.db.models import Model
+from django.db.models.fields import Field
+
+from dispatch.services.expiry import email_expires_at, sms_expires_at
+from orders.models import (
+    EmailNotification,
+    EmailStatus,
+    NotificationChannel,
+    Order,
+    SmsNotification,
+    SmsStatus,
+)
+from orders.registry.base import OrganizationContacts, PersonContact
+from templates.models import EmailContentType
+from templates.services import KeywordValues, keywords_present, keywords_render
+from templates.sms import sms_part_count
+
+# Spooled rows stay in memory up to this size, then go to a temporary file.
+SPOOL_MEMORY_BYTES = 8 * 1024 * 1024
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: object) -> str:
+    """One value in COPY text format."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, int | uuid.UUID):
+        return str(value)
+    if isinstance(value, dict | list):
+        value = json.dumps(value)
+    return str(value).translate(_COPY_ESCAPES)
+
+
+def _column_default(model_field: Field[Any, Any], now: datetime) -> object:
+    if getattr(model_field, "auto_now", False) or getattr(model_field, "auto_now_add", False):
+        return now
+    if model_field.has_default():
+        return model_field.get_default()
+    if model_field.null:
+        return None
+    raise ImproperlyConfigured(
+        f"{model_field.model.__name__}.{model_field.name} has no default: the bulk generator must set it"
+    )
+
+
+class CopySpool:
+    """Rows of one model in COPY text format, spooled until :meth:`copy_into` streams them in.
+
+    Every concrete column is written; columns a row does not name get the model field's default, so a
+    field added to the model later is filled without touching this code (or named here when it has none).
+    """
+
+    REQUIRED = ("id",)
+
+    def __init__(self, model: type[Model], *, now: datetime) -> None:
+        fields = [f for f in model._meta.concrete_fields if f.attname not in self.REQUIRED]
+        self.table = model._meta.db_table
+        self.columns = [f.column for f in fields] + ["id"]
+        self._position = {f.attname: index for index, f in enumerate(fields)}
+        self._defaults: list[str] = []
+        self._unset: set[str] = set()
+        for model_field in fields:
+            try:
+                self._defaults.append(_copy_text(_column_default(model_field, now)))
+            except ImproperlyConfigured:
+                self._defaults.append("")
+                self._unset.add(model_field.attname)
+        self._file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES)
+        self._lines: list[str] = []
+        self.rows = 0
+
+    def add(self, values: dict[str, object]) -> None:
+        """Add one row; ``values`` maps attribute names (``order_id``) to Python values."""
+        if not self._unset.issubset(values):
+            raise ImproperlyConfigured(f"{self.table}: no value for {sorted(self._unset - set(values))}")
+        row = self._defaults.copy()
+        position = self._position
+        for name, value in values.items():
+            row[position[name]] = _copy_text(value)
+        row.append(str(uuid.uuid4()))
+        self._lines.append("\t".join(row))
+        self.rows += 1
+        if len(self._lines) >= 1000:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._lines:
+            self._file.write(("\n".join(self._lines) + "\n").encode())
+            self._lines.clear()
+
+    def copy_into(self) -> int:
+        """COPY every spooled row into the table on the current connection; returns the row count."""
+        self._flush()
+        if not self.rows:
+            return 0
+        self._file.seek(0)
+        columns = ", ".join(connection.ops.quote_name(column) for column in self.columns)
+        with connection.cursor() as cursor:
+            # Django's cursor wraps psycopg's; COPY is only on the raw one.
+            raw = cursor.cursor
+            with raw.copy(f"COPY {connection.ops.quote_name(self.table)} ({columns}) FROM STDIN") as copy:
+                while block := self._file.read(1024 * 1024):
+                    copy.write(block)
+        return self.rows
+
+    def close(self) -> None:
+        self._file.close()
+
+
+@dataclass(frozen=True)
+class RecipientRow:
+    """A registered recipient as the generator reads it (no model instances: 100,000 of them add up)."""
+
+    position: int
+    email_address: str | None
+    mobile_number: str | None
+    organization_number: str | None
+    national_identity_number: str | None
+
+
+@dataclass(frozen=True)
+class ResolvedRecipient:
+    """A recipient after lookup: its addresses, reservation and what its keywords stand for."""
+
+    row: RecipientRow
+    emails: tuple[str, ...]
+    mobiles: tuple[str, ...]
+    reserved: bool
+    name: str | None
+    keywords: KeywordValues | None
+
+
+def recipient_resolve(
+    row: RecipientRow,
+    *,
+    persons: dict[str, PersonContact],
+    organizations: dict[str, OrganizationContacts],
+    ignore_reservation: bool,
+) -> ResolvedRecipient:
+    """Addresses of one recipient: looked up for a NIN or organization number, as given otherwise."""
+    if row.national_identity_number:
+        person = persons.get(row.national_identity_number)
+        if person is None:  # unknown to the registry: not identified, keywords left as written
+            return ResolvedRecipient(row, (), (), False, None, None)
+        return ResolvedRecipient(
+            row,
+            (person.email_address,) if person.email_address else (),
+            (person.mobile_number,) if person.mobile_number else (),
+            person.reserved and not ignore_reservation,
+            person.name,
+            KeywordValues.for_person(name=person.name),
+        )
+    if row.organization_number:
+        organization = organizations.get(row.organization_number)
+        if organization is None:
+            return ResolvedRecipient(row, (), (), False, None, None)
+        return ResolvedRecipient(
+            row,
+            tuple(dict.fromkeys(a for a in organization.email_addresses if a)),
+            tuple(dict.fromkeys(a for a in organization.mobile_numbers if a)),
+            False,  # organizations are never reserved
+            organization.name,
+            KeywordValues.for_organization(
+                organization_number=row.organization_number, name=organization.name
+            ),
+        )
+    return ResolvedRecipient(
+        row,
+        (row.email_address,) if row.email_address else (),
+        (row.mobile_number,) if row.mobile_number else (),
+        False,
+        None,
+        None,
+    )
+
+
+EMAIL = "email"
+SMS = "sms"
+
+
+@dataclass(frozen=True)
+class ChannelPlan:
+    """What one recipient gets in one channel: notifications to ``addresses``, or one failure."""
+
+    channel: str
+    addresses: tuple[str, ...] = ()
+    failure: str | None = None  # "reserved" or "not_identified"
+
+
+def channel_plan(
+    recipient: ResolvedRecipient, channel: str, *, available: frozenset[str]
+) -> list[ChannelPlan]:
+    """The notifications a recipient gets for an order channel (only channels with a template count)."""
+    addresses = {EMAIL: recipient.emails, SMS: recipient.mobiles}
+
+    def one(kind: str) -> ChannelPlan:
+        if recipient.reserved:
+            return ChannelPlan(kind, failure="reserved")
+        if not addresses[kind]:
+            return ChannelPlan(kind, failure="not_identified")
+        return ChannelPlan(kind, addresses=addresses[kind])
+
+    if channel in (NotificationChannel.EMAIL_PREFERRED, NotificationChannel.SMS_PREFERRED):
+        order = [EMAIL, SMS] if channel == NotificationChannel.EMAIL_PREFERRED else [SMS, EMAIL]
+        candidates = [kind for kind in order if kind in available]
+        if not candidates:
+            return []
+        if not recipient.reserved:
+            for kind in candidates:
+                if addresses[kind]:
+                    return [ChannelPlan(kind, addresses=addresses[kind])]
+        # Reserved, or no address in either channel: the failure is reported in the preferred channel.
+        return [one(candidates[0])]
+    kinds = {
+        NotificationChannel.EMAIL: [EMAIL],
+        NotificationChannel.SMS: [SMS],
+        NotificationChannel.EMAIL_AND_SMS: [EMAIL, SMS],
+    }.get(NotificationChannel(channel), [])
+    return [one(kind) for kind in kinds if kind in available]
+
+
+@dataclass
+class GenerationCounts:
+    new: int = 0
+    failed: int = 0
+    by_channel: dict[str, int] = field(default_factory=lambda: {EMAIL: 0, SMS: 0})
+
+
+class OrderGenerator:
+    """Turns an order's recipients, chunk by chunk, into spooled email and SMS rows."""
+
+    def __init__(self, order: Order, *, now: datetime) -> None:
+        self.order = order
+        self.now = now
+        self.counts = GenerationCounts()
+        self.email_template = order.email_template
+        self.sms_template = order.sms_template
+        available = set()
+        if self.email_template is not None:
+            available.add(EMAIL)
+        if self.sms_template is not None:
+            available.add(SMS)
+        self.available = frozenset(available)
+        self.email_spool = CopySpool(EmailNotification, now=now)
+        self.sms_spool = CopySpool(SmsNotification, now=now)
+        self._common = {"order_id": order.id, "status_changed_at": now, "created_at": now}
+        self._email_expires = email_expires_at(order.requested_send_time)
+        self._sms_expires = sms_expires_at(order.requested_send_time, order.sending_time_policy)
+        self._email_html = (
+            self.email_template is not None and self.email_template.content_type == EmailContentType.HTML
+        )
+        self._subject_keywords = self.email_template is not None and keywords_present(
+            self.email_template.subject
+        )
+        self._email_body_keywords = self.email_template is not None and keywords_present(
+            self.email_template.body
+        )
+        self._sms_body_keywords = self.sms_template is not None and keywords_present(self.sms_template.body)
+        self._sms_template_parts = sms_part_count(self.sms_template.body) if self.sms_template else None
+
+    def missing_channels_note(self) -> str:
+        """A note for the order when its channel needs a template it does not have."""
+        needed = {
+            NotificationChannel.EMAIL: {EMAIL},
+            NotificationChannel.SMS: {SMS},
+            NotificationChannel.EMAIL_AND_SMS: {EMAIL, SMS},
+        }.get(NotificationChannel(self.order.notification_channel), {EMAIL, SMS})
+        missing = sorted(needed - self.available)
+        if not missing:
+            return ""
+        return "No notifications in channel(s) " + ", ".join(missing) + ": the order has no template for it."
+
+    def add(self, recipients: Iterable[ResolvedRecipient]) -> None:
+        for recipient in recipients:
+            for plan in channel_plan(recipient, self.order.notification_channel, available=self.available):
+                if plan.channel == EMAIL:
+                    self._add_email(recipient, plan)
+                else:
+                    self._add_sms(recipient, plan)
+
+    def _identity(self, recipient: ResolvedRecipient) -> dict[str, object]:
+        return {
+            **self._common,
+            "recipient_position": recipient.row.position,
+            "recipient_organization_number": recipient.row.organization_number,
+            "recipient_national_identity_number": recipient.row.national_identity_number,
+            "recipient_name": recipient.name,
+        }
+
+    def _count(self, plan: ChannelPlan) -> None:
+        if plan.failure:
+            self.counts.failed += 1
+            self.counts.by_channel[plan.channel] += 1
+        else:
+            self.counts.new += len(plan.addresses)
+            self.counts.by_channel[plan.channel] += len(plan.addresses)
+
+    def _add_email(self, recipient: ResolvedRecipient, plan: ChannelPlan) -> None:
+        self._count(plan)
+        values = self._identity(recipient)
+        values["expires_at"] = self._email_expires
+        if plan.failure:
+            status = (
+                EmailStatus.FAILED_RECIPIENT_RESERVED
+                if plan.failure == "reserved"
+                else EmailStatus.FAILED_RECIPIENT_NOT_IDENTIFIED
+            )
+            self.email_spool.add({**values, "to_address": "", "status": str(status)})
+            return
+        assert self.email_template is not None  # the plan only names channels with a template
+        subject = body = None
+        if recipient.keywords is not None:
+            if self._subject_keywords:
+                subject = keywords_render(self.email_template.subject, recipient.keywords)
+            if self._email_body_keywords:
+                body = keywords_render(
+                    self.email_template.body, recipient.keywords, html_escape=self._email_html
+                )
+        values.update(status=str(EmailStatus.NEW), subject=subject, body=body)
+        for address in plan.addresses:
+            self.email_spool.add({**values, "to_address": address})
+
+    def _add_sms(self, recipient: ResolvedRecipient, plan: ChannelPlan) -> None:
+        self._count(plan)
+        values = self._identity(recipient)
+        values.update(expires_at=self._sms_expires, sending_time_policy=self.order.sending_time_policy)
+        if plan.failure:
+            status = (
+                SmsStatus.FAILED_RECIPIENT_RESERVED
+                if plan.failure == "reserved"
+                else SmsStatus.FAILED_RECIPIENT_NOT_IDENTIFIED
+            )
+            self.sms_spool.add({**values, "mobile_number": "", "status": str(status)})
+            return
+        assert self.sms_template is not None
+        body, parts = None, self._sms_template_parts
+        if recipient.keywords is not None and self._sms_body_keywords:
+            body = keywords_render(self.sms_template.body, recipient.keywords)
+            parts = sms_part_count(body)
+        values.update(status=str(SmsStatus.NEW), body=body, parts=parts)
+        for number in plan.addresses:
+            self.sms_spool.add({**values, "mobile_number": number})
+
+    def copy_into(self) -> int:
+        """Insert every spooled row (call inside the transaction that moves the order on)."""
+        return self.email_spool.copy_into() + self.sms_spool.copy_into()
+
+    def close(self) -> None:
+        self.email_spool.close()
+        self.sms_spool.close()
+
+
+def lookup_numbers(rows: Sequence[RecipientRow]) -> tuple[list[str], list[str]]:
+    """The NINs and organization numbers of a chunk that need a registry lookup."""
+    nins = [r.national_identity_number for r in rows if r.national_identity_number]
+    orgnos = [r.organization_number for r in rows if r.organization_number and not r.national_identity_number]
+    return nins, orgnos

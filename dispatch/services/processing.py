@@ -1,0 +1,352 @@
+"""Order processing: from a Registered order to one notification per address.
+
+Per order:
+
+1. **Claim** it: one conditional UPDATE moves it to ``Processing``, bumps ``processing_attempts`` (the
+   claim's fencing number) and sets ``next_attempt_at`` to the end of the claim's lease; it commits at
+   once. Due orders are picked with ``FOR UPDATE SKIP LOCKED``, so workers claiming together never wait
+   for or take each other's orders. A Processing order whose lease (or retry time) has passed is claimable
+   again: that is how a worker that died mid-order is replaced.
+2. **Send condition** (when ``conditionEndpoint`` is set), outside any transaction: not met → final
+   ``SendConditionNotMet``; error → check again later, or send anyway after the configured checks.
+3. **Look up and generate**, outside any transaction: recipients are read in chunks by position; each
+   chunk's NINs and organization numbers are looked up in the contact registry in one call each, and
+   its notification rows are spooled in COPY format. A registry outage schedules a retry with backoff.
+4. **Commit** in one transaction: the fenced UPDATE of the order to ``Processed`` (or ``Completed`` when
+   every notification failed at generation) and a COPY of all rows. The UPDATE only matches while this
+   claim is still the order's latest, so a worker whose lease was taken over writes nothing, and the
+   unique constraint on (order, recipient position, address) would refuse a second set of rows anyway.
+5. After commit, the send task is enqueued (the send sweep is the safety net if the broker is down).
+
+Every status move is a conditional UPDATE; a duplicate or late task message finds nothing to claim and
+changes nothing. Cancelled orders are never claimed: cancelling is itself a conditional move from
+``Registered``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from celery import current_app
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from dispatch.services.conditions import (
+    ConditionAction,
+    condition_check,
+    condition_decide,
+)
+from dispatch.services.generation import (
+    OrderGenerator,
+    RecipientRow,
+    lookup_numbers,
+    recipient_resolve,
+)
+from orders.models import Order, OrderStatus, Recipient
+from orders.registry import get_registry
+from orders.registry.base import ContactRegistry, RegistryUnavailable
+
+logger = logging.getLogger(__name__)
+
+SEND_TASK = "dispatch.notifications_send"
+
+
+class ClaimLost(Exception):
+    """Another worker took the order over (our lease ran out); stop without writing anything."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    order_id: uuid.UUID
+    attempt: int  # processing_attempts after our claim: the fencing number of our writes
+
+
+_ORDER = Order._meta.db_table
+_CLAIM_SET = f"""
+    UPDATE {_ORDER} AS o
+       SET status = 'Processing',
+           status_changed_at = CASE WHEN o.status = 'Registered' THEN %(now)s ELSE o.status_changed_at END,
+           processing_attempts = o.processing_attempts + 1,
+           next_attempt_at = %(lease_until)s,
+           updated_at = %(now)s
+"""
+# Orders due now: Registered at or past their send time, or Processing past their retry time or lease.
+# The status test is repeated outside the sub-select: a row picked there may have moved before we lock it.
+_CLAIMABLE = """
+    ((o.status = 'Registered' AND o.requested_send_time <= %(now)s)
+     OR (o.status = 'Processing' AND o.next_attempt_at <= %(now)s))
+"""
+_CLAIM_NEXT_SQL = [
+    _CLAIM_SET
+    + f"""
+     WHERE o.id = (SELECT id FROM {_ORDER}
+                    WHERE status = 'Processing' AND next_attempt_at <= %(now)s
+                    ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+       AND {_CLAIMABLE}
+    RETURNING o.id, o.processing_attempts""",
+    _CLAIM_SET
+    + f"""
+     WHERE o.id = (SELECT id FROM {_ORDER}
+                    WHERE status = 'Registered' AND requested_send_time <= %(now)s
+                    ORDER BY requested_send_time, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+       AND {_CLAIMABLE}
+    RETURNING o.id, o.processing_attempts""",
+]
+_CLAIM_ONE_SQL = (
+    _CLAIM_SET
+    + f"""
+     WHERE o.id = %(order_id)s AND {_CLAIMABLE}
+    RETURNING o.id, o.processing_attempts"""
+)
+
+
+def _claim(sql: str, params: dict[str, Any]) -> Claim | None:
+    now = timezone.now()
+    params = {**params, "now": now, "lease_until": now + settings.NOTIFICATIONS_PROCESSING_LEASE}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return Claim(order_id=row[0], attempt=row[1]) if row else None
+
+
+def order_claim(*, order_id: uuid.UUID) -> Claim | None:
+    """Claim this order if it is due; None when it is not (not yet due, already claimed, done, cancelled)."""
+    return _claim(_CLAIM_ONE_SQL, {"order_id": order_id})
+
+
+def order_claim_next() -> Claim | None:
+    """Claim one due order, skipping orders other workers hold; None when no order is due."""
+    for sql in _CLAIM_NEXT_SQL:
+        claim = _claim(sql, {})
+        if claim is not None:
+            return claim
+    return None
+
+
+def _fenced(claim: Claim) -> QuerySet[Order]:
+    """The claimed order, only while this claim is still its latest and it is still Processing."""
+    return Order.objects.filter(
+        id=claim.order_id, status=OrderStatus.PROCESSING, processing_attempts=claim.attempt
+    )
+
+
+def _retry_later(claim: Claim, *, at: datetime, note: str, **fields: Any) -> None:
+    """Leave the order Processing with a retry time; the due-order sweep claims it again then."""
+    now = timezone.now()
+    _fenced(claim).update(next_attempt_at=at, processing_note=note, updated_at=now, **fields)
+    logger.info("order processing postponed: %s", note, extra={"order_id": str(claim.order_id)})
+
+
+def _registry_backoff(attempt: int) -> timedelta:
+    """Exponential backoff for registry outages, capped; the order is retried until it works."""
+    base: timedelta = settings.NOTIFICATIONS_REGISTRY_RETRY_DELAY
+    cap: timedelta = settings.NOTIFICATIONS_REGISTRY_RETRY_MAX_DELAY
+    return min(cap, base * (1 << min(max(attempt - 1, 0), 20)))
+
+
+def _recipient_chunks(order_id: uuid.UUID, size: int) -> Iterator[list[RecipientRow]]:
+    """The order's recipients by position, ``size`` at a time (keyset pagination on the unique index)."""
+    last = -1
+    while True:
+        rows = [
+            RecipientRow(*values)
+            for values in Recipient.objects.filter(order_id=order_id, position__gt=last)
+            .order_by("position")
+            .values_list(
+                "position",
+                "email_address",
+                "mobile_number",
+                "organization_number",
+                "national_identity_number",
+            )[:size]
+        ]
+        if not rows:
+            return
+        yield rows
+        last = rows[-1].position
+
+
+class _Lease:
+    """Keeps the claim's lease ahead of a long lookup, and notices when the claim was taken over."""
+
+    def __init__(self, claim: Claim) -> None:
+        self.claim = claim
+        self.lease: timedelta = settings.NOTIFICATIONS_PROCESSING_LEASE
+        self._renewed = time.monotonic()
+
+    def renew_if_due(self) -> None:
+        if time.monotonic() - self._renewed < self.lease.total_seconds() / 4:
+            return
+        until = timezone.now() + self.lease
+        if not _fenced(self.claim).update(next_attempt_at=until):
+            raise ClaimLost
+        self._renewed = time.monotonic()
+
+
+def _generate(order: Order, claim: Claim, registry: ContactRegistry, now: datetime) -> OrderGenerator:
+    """Resolve every recipient and spool its notification rows (no transaction is open during this)."""
+    generator = OrderGenerator(order, now=now)
+    lease = _Lease(claim)
+    try:
+        for rows in _recipient_chunks(order.id, settings.NOTIFICATIONS_PROCESSING_CHUNK_SIZE):
+            nins, orgnos = lookup_numbers(rows)
+            persons = registry.persons(nins) if nins else {}
+            organizations = registry.organizations(orgnos) if orgnos else {}
+            ignore = bool(order.ignore_reservation)
+            generator.add(
+                recipient_resolve(
+                    row, persons=persons, organizations=organizations, ignore_reservation=ignore
+                )
+                for row in rows
+            )
+            lease.renew_if_due()
+    except BaseException:
+        generator.close()
+        raise
+    return generator
+
+
+def _enqueue_send() -> None:
+    """Ask a worker to send the new notifications now; if the broker is down, the send sweep will."""
+    try:
+        current_app.send_task(SEND_TASK)
+    except Exception:  # any broker error: the rows are committed and the sweep finds them by status
+        logger.warning("could not enqueue %s; the send sweep will pick the notifications up", SEND_TASK)
+
+
+def _commit(claim: Claim, generator: OrderGenerator, *, note: str, failed_checks: int) -> None:
+    """Move the order on and insert all its notifications, in one transaction."""
+    now = timezone.now()
+    status = OrderStatus.PROCESSED if generator.counts.new else OrderStatus.COMPLETED
+    with transaction.atomic():
+        # The fenced UPDATE comes first: it locks the order, so a worker that took the claim over
+        # cannot also get here, and if the claim is no longer ours nothing is inserted.
+        moved = _fenced(claim).update(
+            status=status,
+            status_changed_at=now,
+            next_attempt_at=None,
+            processing_note=note,
+            condition_checks_failed=failed_checks,
+            updated_at=now,
+        )
+        if not moved:
+            raise ClaimLost
+        rows = generator.copy_into()
+        if generator.counts.new:
+            transaction.on_commit(_enqueue_send)
+    logger.info(
+        "order %s: %d notification(s), %d failed at generation",
+        status,
+        rows,
+        generator.counts.failed,
+        extra={"order_id": str(claim.order_id)},
+    )
+
+
+def _process_claimed(claim: Claim) -> None:
+    order = Order.objects.select_related("email_template", "sms_template").get(id=claim.order_id)
+    notes: list[str] = []
+    failed_checks = order.condition_checks_failed
+    if order.condition_endpoint:
+        # A network call: we hold no transaction and no lock here, only the committed claim.
+        decision = condition_decide(
+            check=condition_check(url=order.condition_endpoint),
+            failed_checks=failed_checks,
+            now=timezone.now(),
+        )
+        failed_checks = decision.failed_checks
+        if decision.action is ConditionAction.STOP:
+            now = timezone.now()
+            _fenced(claim).update(
+                status=OrderStatus.SEND_CONDITION_NOT_MET,
+                status_changed_at=now,
+                next_attempt_at=None,
+                processing_note=decision.note,
+                condition_checks_failed=failed_checks,
+                updated_at=now,
+            )
+            logger.info("send condition not met", extra={"order_id": str(order.id)})
+            return
+        if decision.action is ConditionAction.RETRY:
+            assert decision.retry_at is not None
+            _retry_later(
+                claim, at=decision.retry_at, note=decision.note, condition_checks_failed=failed_checks
+            )
+            return
+        if decision.note:
+            notes.append(decision.note)
+
+    now = timezone.now()
+    try:
+        generator = _generate(order, claim, get_registry(), now)
+    except RegistryUnavailable as exc:
+        retry_at = timezone.now() + _registry_backoff(claim.attempt)
+        _retry_later(
+            claim,
+            at=retry_at,
+            note=f"The contact registry is unavailable ({exc}); retrying at {retry_at.isoformat()}.",
+            condition_checks_failed=failed_checks,
+        )
+        return
+    try:
+        if missing := generator.missing_channels_note():
+            notes.append(missing)
+        _commit(claim, generator, note=" ".join(notes), failed_checks=failed_checks)
+    finally:
+        generator.close()
+
+
+def order_process_claimed(claim: Claim) -> None:
+    """Process an order this worker has claimed; a claim taken over meanwhile ends quietly."""
+    try:
+        _process_claimed(claim)
+    except ClaimLost:
+        logger.warning("order claim taken over by another worker", extra={"order_id": str(claim.order_id)})
+    except Exception as exc:
+        # Unexpected: keep the order and retry it later with backoff, with the reason visible in the admin.
+        retry_at = timezone.now() + _registry_backoff(claim.attempt)
+        _retry_later(
+            claim, at=retry_at, note=f"Processing failed ({exc.__class__.__name__}: {exc}); retrying."
+        )
+        raise
+
+
+def order_process(*, order_id: uuid.UUID) -> Order:
+    """Process one order now if it is due and not taken; returns the order as it then stands.
+
+    Safe to call any number of times: an order that is not due, is held by another worker, or has moved
+    on is returned unchanged. Raises Order.DoesNotExist for an unknown id.
+    """
+    claim = order_claim(order_id=order_id)
+    if claim is not None:
+        order_process_claimed(claim)
+    return Order.objects.get(id=order_id)
+
+
+def orders_process_due(*, limit: int = 100, budget_seconds: float = 60.0) -> int:
+    """Claim and process due orders one at a time until none is due, ``limit`` is reached or time is up.
+
+    Returns the number of orders processed. Several workers may run this at once; each order is claimed
+    by exactly one of them.
+    """
+    started = time.monotonic()
+    processed = 0
+    while processed < limit and time.monotonic() - started < budget_seconds:
+        claim = order_claim_next()
+        if claim is None:
+            break
+        try:
+            order_process_claimed(claim)
+        except Exception:
+            # Recorded on the order by order_process_claimed; go on with the other orders.
+            logger.exception("order processing failed", extra={"order_id": str(claim.order_id)})
+        processed += 1
+    return processed

@@ -1,0 +1,84 @@
+"""SMS part counting: which encoding a text needs and how many parts (segments) it is sent as.
+
+GSM 03.38 (GSM-7) is used when every character is in its basic table or its extension table; an
+extension character (``€ [ ] { } \\ ^ ~ |`` and form feed) costs two septets (an escape plus the
+character). One message holds 160 septets; a concatenated message spends 7 septets of each part on the
+header, leaving 153. Any other character makes the whole text UCS-2 (UTF-16): 70 code units alone, 67 per
+part when concatenated, and a character outside the Basic Multilingual Plane (most emoji) takes two units.
+
+Parts are counted the way a gateway splits them: an escape pair or a surrogate pair is never cut in two,
+so a part may end one unit short of its capacity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+# The basic table without ESC (0x1B), which only introduces an extension character.
+GSM7_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
+
+GSM7_SINGLE_SEPTETS = 160
+GSM7_PART_SEPTETS = 153
+UCS2_SINGLE_UNITS = 70
+UCS2_PART_UNITS = 67
+
+
+class SmsEncoding(StrEnum):
+    GSM7 = "GSM-7"
+    UCS2 = "UCS-2"
+
+
+@dataclass(frozen=True)
+class SmsLength:
+    encoding: SmsEncoding
+    units: int  # septets for GSM-7, UTF-16 code units for UCS-2
+    parts: int
+
+
+def sms_encoding(text: str) -> SmsEncoding:
+    """GSM-7 when every character has a GSM-7 code, otherwise UCS-2."""
+    for char in text:
+        if char not in GSM7_BASIC and char not in GSM7_EXTENSION:
+            return SmsEncoding.UCS2
+    return SmsEncoding.GSM7
+
+
+def _unit_sizes(text: str, encoding: SmsEncoding) -> list[int]:
+    """The number of units each character takes (1 or 2), in order."""
+    if encoding is SmsEncoding.GSM7:
+        return [2 if char in GSM7_EXTENSION else 1 for char in text]
+    return [2 if ord(char) > 0xFFFF else 1 for char in text]
+
+
+def _count_parts(sizes: list[int], part_capacity: int) -> int:
+    parts, used = 1, 0
+    for size in sizes:
+        if used + size > part_capacity:  # the pair does not fit: it starts the next part whole
+            parts += 1
+            used = 0
+        used += size
+    return parts
+
+
+def sms_length(text: str) -> SmsLength:
+    """Encoding, size in units and number of parts of ``text`` (an empty text is still one message)."""
+    encoding = sms_encoding(text)
+    sizes = _unit_sizes(text, encoding)
+    units = sum(sizes)
+    single, per_part = (
+        (GSM7_SINGLE_SEPTETS, GSM7_PART_SEPTETS)
+        if encoding is SmsEncoding.GSM7
+        else (UCS2_SINGLE_UNITS, UCS2_PART_UNITS)
+    )
+    parts = 1 if units <= single else _count_parts(sizes, per_part)
+    return SmsLength(encoding=encoding, units=units, parts=parts)
+
+
+def sms_part_count(text: str) -> int:
+    """How many parts ``text`` is sent as (what the gateway bills)."""
+    return sms_length(text).parts
