@@ -98,6 +98,9 @@ EMAIL_PENDING_STATUSES = frozenset({EmailStatus.NEW, EmailStatus.SENDING, EmailS
 SMS_PENDING_STATUSES = frozenset({SmsStatus.NEW, SmsStatus.SENDING, SmsStatus.ACCEPTED})
 EMAIL_SUCCESS_STATUSES = frozenset({EmailStatus.SUCCEEDED, EmailStatus.DELIVERED})
 SMS_SUCCESS_STATUSES = frozenset({SmsStatus.ACCEPTED, SmsStatus.DELIVERED})
+# Every Failed_* status: the admin's "has failed" filter and its partial indexes, the dashboard's rates.
+EMAIL_FAILED_STATUSES = frozenset(s for s in EmailStatus if s.startswith("Failed"))
+SMS_FAILED_STATUSES = frozenset(s for s in SmsStatus if s.startswith("Failed"))
 
 
 class TimestampedModel(models.Model):
@@ -272,6 +275,13 @@ class EmailNotification(NotificationBase):
             # Admin list (newest first) and the dashboard's counts per status over a time range:
             # status is included so those counts are index-only scans.
             models.Index(fields=["created_at"], name="email_created", include=["status"]),
+            # Admin: failed notifications newest first ("has failed" and any one Failed_* status);
+            # small, because failures are rare, and it spares a scan past millions of delivered rows.
+            models.Index(
+                fields=["created_at"],
+                name="email_failed",
+                condition=Q(status__in=sorted(EMAIL_FAILED_STATUSES)),
+            ),
         ]
         permissions = [("retry_emailnotification", "Can retry failed email notifications")]
 
@@ -322,6 +332,9 @@ class SmsNotification(NotificationBase):
                 condition=Q(recipient_organization_number__isnull=False),
             ),
             models.Index(fields=["created_at"], name="sms_created", include=["status"]),
+            models.Index(
+                fields=["created_at"], name="sms_failed", condition=Q(status__in=sorted(SMS_FAILED_STATUSES))
+            ),
         ]
         permissions = [("retry_smsnotification", "Can retry failed SMS notifications")]
 
