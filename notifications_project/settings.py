@@ -252,6 +252,79 @@ CELERY_BEAT_SCHEDULE["orders-process-due"] = {"task": "dispatch.orders_process_d
 CELERY_BEAT_SCHEDULE["notifications-expire"] = {"task": "dispatch.notifications_expire", **_sweep}
 CELERY_BEAT_SCHEDULE["orders-complete"] = {"task": "dispatch.orders_complete", **_sweep}
 
+# --- Sending (see the README's "Sending") ---
+# Provider per channel: email sandbox|smtp|anymail|<dotted Django email backend>; SMS sandbox|smpp|twilio.
+# The sandbox (nothing leaves the machine) is the default when DEBUG is on; SMTP and SMPP otherwise.
+NOTIFICATIONS_EMAIL_PROVIDER = env_str("NOTIFICATIONS_EMAIL_PROVIDER", "sandbox" if DEBUG else "smtp")
+NOTIFICATIONS_SMS_PROVIDER = env_str("NOTIFICATIONS_SMS_PROVIDER", "sandbox" if DEBUG else "smpp")
+NOTIFICATIONS_SEND_BATCH_SIZE = env_int("NOTIFICATIONS_SEND_BATCH_SIZE", 500)
+# Attempts per notification before a transient failure becomes Failed; backoff doubles from BASE up to MAX.
+NOTIFICATIONS_SEND_MAX_ATTEMPTS = env_int("NOTIFICATIONS_SEND_MAX_ATTEMPTS", 6)
+NOTIFICATIONS_SEND_RETRY_BASE_SECONDS = env_float("NOTIFICATIONS_SEND_RETRY_BASE_SECONDS", 30.0)
+NOTIFICATIONS_SEND_RETRY_MAX_SECONDS = env_float("NOTIFICATIONS_SEND_RETRY_MAX_SECONDS", 1800.0)
+# A send task stops claiming after this long (beat starts the next); keep it well under STUCK_AFTER.
+NOTIFICATIONS_SEND_TASK_SECONDS = env_float("NOTIFICATIONS_SEND_TASK_SECONDS", 240.0)
+# Notifications in Sending longer than this are taken to belong to a dead worker and go back to New.
+NOTIFICATIONS_SEND_STUCK_AFTER_SECONDS = env_float("NOTIFICATIONS_SEND_STUCK_AFTER_SECONDS", 900.0)
+# A provider that cannot be reached is left alone this long (no retry budget is spent meanwhile).
+NOTIFICATIONS_PROVIDER_OUTAGE_PAUSE_SECONDS = env_float("NOTIFICATIONS_PROVIDER_OUTAGE_PAUSE_SECONDS", 15.0)
+# Pause after a 429 / throttling answer that names no reset time.
+NOTIFICATIONS_PROVIDER_THROTTLE_SECONDS = env_float("NOTIFICATIONS_PROVIDER_THROTTLE_SECONDS", 60.0)
+# Unmatched delivery reports are retried this many times, 5 s, 10 s, 20 s ... apart, then kept as dead.
+NOTIFICATIONS_REPORT_MATCH_ATTEMPTS = env_int("NOTIFICATIONS_REPORT_MATCH_ATTEMPTS", 8)
+NOTIFICATIONS_REPORT_RETRY_BASE_SECONDS = env_float("NOTIFICATIONS_REPORT_RETRY_BASE_SECONDS", 5.0)
+NOTIFICATIONS_SANDBOX_REPORT_DELAY_SECONDS = env_float("NOTIFICATIONS_SANDBOX_REPORT_DELAY_SECONDS", 2.0)
+# Email over SMTP uses Django's settings: EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD,
+# EMAIL_USE_TLS, EMAIL_USE_SSL, EMAIL_TIMEOUT.
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+# Email through an ESP with django-anymail: the ESP's backend module name ("postmark", "sendgrid",
+# "amazon_ses", "mailgun", ...); every ANYMAIL_<NAME> variable (or ANYMAIL_<NAME>_FILE) becomes
+# ANYMAIL["<NAME>"], e.g. ANYMAIL_POSTMARK_SERVER_TOKEN and ANYMAIL_WEBHOOK_SECRET ("user:password").
+NOTIFICATIONS_ANYMAIL_ESP = env_str("NOTIFICATIONS_ANYMAIL_ESP", "")
+ANYMAIL: dict[str, Any] = {
+    name.removeprefix("ANYMAIL_").removesuffix("_FILE"): env_secret(name.removesuffix("_FILE"))
+    for name in os.environ
+    if name.startswith("ANYMAIL_")
+}
+# SMS over SMPP 3.4. Workers bind as NOTIFICATIONS_SMPP_BIND (transmitter or transceiver); delivery
+# receipts are read by `manage.py run_smpp_receiver` (bind NOTIFICATIONS_SMPP_RECEIVER_BIND).
+NOTIFICATIONS_SMPP_HOST = env_str("NOTIFICATIONS_SMPP_HOST", "")
+NOTIFICATIONS_SMPP_PORT = env_int("NOTIFICATIONS_SMPP_PORT", 2775)
+NOTIFICATIONS_SMPP_SYSTEM_ID = env_str("NOTIFICATIONS_SMPP_SYSTEM_ID", "")
+NOTIFICATIONS_SMPP_PASSWORD = env_secret("NOTIFICATIONS_SMPP_PASSWORD") or ""
+NOTIFICATIONS_SMPP_SYSTEM_TYPE = env_str("NOTIFICATIONS_SMPP_SYSTEM_TYPE", "")
+NOTIFICATIONS_SMPP_USE_TLS = env_bool("NOTIFICATIONS_SMPP_USE_TLS", False)
+NOTIFICATIONS_SMPP_BIND = env_str("NOTIFICATIONS_SMPP_BIND", "transmitter")
+NOTIFICATIONS_SMPP_RECEIVER_BIND = env_str("NOTIFICATIONS_SMPP_RECEIVER_BIND", "receiver")
+NOTIFICATIONS_SMPP_WINDOW = env_int("NOTIFICATIONS_SMPP_WINDOW", 10)
+NOTIFICATIONS_SMPP_TIMEOUT_SECONDS = env_float("NOTIFICATIONS_SMPP_TIMEOUT_SECONDS", 10.0)
+NOTIFICATIONS_SMPP_ENQUIRE_LINK_SECONDS = env_float("NOTIFICATIONS_SMPP_ENQUIRE_LINK_SECONDS", 30.0)
+NOTIFICATIONS_SMPP_VALIDITY_HOURS = env_int("NOTIFICATIONS_SMPP_VALIDITY_HOURS", 48)
+# SMS over Twilio's Messages API; status callbacks come to NOTIFICATIONS_TWILIO_CALLBACK_BASE_URI + the
+# webhook path (the public URL Twilio signs, so it must match what Twilio calls).
+NOTIFICATIONS_TWILIO_ACCOUNT_SID = env_str("NOTIFICATIONS_TWILIO_ACCOUNT_SID", "")
+NOTIFICATIONS_TWILIO_AUTH_TOKEN = env_secret("NOTIFICATIONS_TWILIO_AUTH_TOKEN") or ""
+NOTIFICATIONS_TWILIO_MESSAGING_SERVICE_SID = env_str("NOTIFICATIONS_TWILIO_MESSAGING_SERVICE_SID", "")
+NOTIFICATIONS_TWILIO_API_BASE = env_str("NOTIFICATIONS_TWILIO_API_BASE", "https://api.twilio.com")
+NOTIFICATIONS_TWILIO_CALLBACK_BASE_URI = env_str("NOTIFICATIONS_TWILIO_CALLBACK_BASE_URI", "")
+NOTIFICATIONS_TWILIO_TIMEOUT_SECONDS = env_float("NOTIFICATIONS_TWILIO_TIMEOUT_SECONDS", 10.0)
+
+# The send sweep also picks up retries whose backoff has passed and anything a lost message left New.
+CELERY_BEAT_SCHEDULE["notifications-send"] = {"task": "dispatch.notifications_send", **_sweep}
+CELERY_BEAT_SCHEDULE["notifications-release-stuck"] = {
+    "task": "dispatch.notifications_release_stuck",
+    "schedule": timedelta(seconds=60),
+    "options": {"expires": 60},
+}
+CELERY_BEAT_SCHEDULE["delivery-reports-retry"] = {"task": "dispatch.delivery_reports_retry", **_sweep}
+CELERY_BEAT_SCHEDULE["sandbox-reports-deliver"] = {"task": "dispatch.sandbox_reports_deliver", **_sweep}
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["notifications_project.auth.ServiceOwnerAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["notifications_project.auth.IsServiceOwner"],

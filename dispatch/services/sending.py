@@ -1,0 +1,497 @@
+"""Sending: claim New notifications in batches, hand them to the provider, record every outcome.
+
+1. Claim: one short transaction takes up to ``NOTIFICATIONS_SEND_BATCH_SIZE`` New, unexpired rows whose
+   backoff has passed (``FOR UPDATE SKIP LOCKED``, so workers never wait on each other), moves them to
+   Sending with ``claimed_at`` and ``attempts + 1``, and commits. Nothing is claimed while the provider
+   is paused (throttling, outage), and Daytime SMS only while the send window is open.
+2. Send: outside any transaction, over the provider's reused connection.
+3. Record: every ``RECORD_CHUNK`` outcomes, one short transaction applies conditional UPDATEs
+   (``status = Sending AND claimed_at = <our claim>``, so a row the stuck-send sweep already gave to
+   another worker is never overwritten) and inserts the DeliveryAttempt rows.
+
+Failures: permanent → the provider's final ``Failed_*`` at once; transient → back to New with
+exponential backoff and jitter, ``Failed`` once ``NOTIFICATIONS_SEND_MAX_ATTEMPTS`` are used;
+throttled or unreachable provider → back to New without spending the budget, provider paused.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from dispatch.models import AttemptOutcome, Channel, DeliveryAttempt, ProviderPause
+from dispatch.providers import email_provider, sms_provider
+from dispatch.providers.base import EmailMessage, Outcome, Provider, SmsMessage
+from dispatch.services.window import sms_send_window_is_open
+from orders.models import (
+    EmailNotification,
+    EmailStatus,
+    SendingTimePolicy,
+    SmsNotification,
+    SmsStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+# Outcomes recorded per transaction: small enough that a crash loses little bookkeeping, large enough
+# that commits do not dominate.
+RECORD_CHUNK = 50
+
+NotificationModel = type[EmailNotification] | type[SmsNotification]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    message: EmailMessage | SmsMessage
+    order_id: uuid.UUID
+    attempts: int
+    claimed_at: datetime
+
+
+@dataclass
+class SendSummary:
+    claimed: int = 0
+    accepted: int = 0
+    failed: int = 0
+    retried: int = 0
+    released: int = 0
+    paused_until: datetime | None = None
+
+    def add(self, other: SendSummary) -> None:
+        self.claimed += other.claimed
+        self.accepted += other.accepted
+        self.failed += other.failed
+        self.retried += other.retried
+        self.released += other.released
+        self.paused_until = other.paused_until or self.paused_until
+
+
+@dataclass
+class _Record:
+    status: str
+    outcome: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    final: bool = False
+
+
+def _model(channel: str) -> NotificationModel:
+    return EmailNotification if channel == Channel.EMAIL else SmsNotification
+
+
+def _provider(channel: str) -> Provider[Any]:
+    return email_provider() if channel == Channel.EMAIL else sms_provider()
+
+
+# --- pauses -------------------------------------------------------------------------------------------
+
+
+def provider_pause(*, key: str, until: datetime, reason: str) -> None:
+    """Pause claims for a provider until ``until``; an existing longer pause is kept."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {ProviderPause._meta.db_table} (key, paused_until, reason, updated_at)
+            VALUES (%s, %s, %s, %s)
+            ON CONFLICT (key) DO UPDATE SET
+                paused_until = GREATEST({ProviderPause._meta.db_table}.paused_until, EXCLUDED.paused_until),
+                reason = EXCLUDED.reason,
+                updated_at = EXCLUDED.updated_at
+            """,
+            [key, until, reason[:1000], timezone.now()],
+        )
+
+
+def provider_paused_until(*, key: str, now: datetime) -> datetime | None:
+    pause = ProviderPause.objects.filter(key=key, paused_until__gt=now).first()
+    return pause.paused_until if pause else None
+
+
+# --- claim --------------------------------------------------------------------------------------------
+
+
+def notifications_claim(
+    *, channel: str, pause_key: str, limit: int, now: datetime | None = None
+) -> list[Claimed]:
+    """Move up to ``limit`` sendable New notifications to Sending and return them (committed)."""
+    now = now or timezone.now()
+    model = _model(channel)
+    with transaction.atomic():
+        if provider_paused_until(key=pause_key, now=now) is not None:
+            return []
+        template = "order__email_template" if channel == Channel.EMAIL else "order__sms_template"
+        # `of=("self",)`: lock only the notification rows, never the shared order or template rows.
+        queryset = (
+            model.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related(template)
+            .filter(status="New", expires_at__gt=now)
+            .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
+        )
+        if channel == Channel.SMS and not sms_send_window_is_open(now):
+            queryset = queryset.exclude(sending_time_policy=SendingTimePolicy.DAYTIME)
+        rows = list(queryset.order_by("created_at", "id")[:limit])
+        if not rows:
+            return []
+        model.objects.filter(id__in=[row.id for row in rows]).update(
+            status="Sending", claimed_at=now, status_changed_at=now, attempts=F("attempts") + 1
+        )
+    return [
+        Claimed(
+            message=_message(row, attempt=row.attempts + 1),
+            order_id=row.order_id,
+            attempts=row.attempts + 1,
+            claimed_at=now,
+        )
+        for row in rows
+    ]
+
+
+def _message(row: EmailNotification | SmsNotification, *, attempt: int) -> EmailMessage | SmsMessage:
+    order = row.order
+    if isinstance(row, EmailNotification):
+        template = order.email_template
+        return EmailMessage(
+            notification_id=row.id,
+            to=row.to_address,
+            from_address=(template.from_address if template else "")
+            or settings.NOTIFICATIONS_DEFAULT_EMAIL_FROM,
+            subject=row.subject if row.subject is not None else (template.subject if template else ""),
+            body=row.body if row.body is not None else (template.body if template else ""),
+            content_type=template.content_type if template else "Plain",
+            attempt=attempt,
+        )
+    sms_template = order.sms_template
+    return SmsMessage(
+        notification_id=row.id,
+        to=row.mobile_number,
+        sender=(sms_template.sender_number if sms_template else "")
+        or settings.NOTIFICATIONS_DEFAULT_SMS_SENDER,
+        body=row.body if row.body is not None else (sms_template.body if sms_template else ""),
+        attempt=attempt,
+    )
+
+
+# --- send ---------------------------------------------------------------------------------------------
+
+
+def notifications_send(*, channel: str | None = None, time_budget: float | None = None) -> SendSummary:
+    """Send claimed batches on one or both channels until nothing is left or the time budget is used."""
+    channels = [channel] if channel else [Channel.EMAIL, Channel.SMS]
+    budget = time_budget if time_budget is not None else settings.NOTIFICATIONS_SEND_TASK_SECONDS
+    deadline = time.monotonic() + budget
+    total = SendSummary()
+    for name in channels:
+        total.add(notifications_send_channel(channel=name, deadline=deadline))
+    return total
+
+
+def notifications_send_channel(*, channel: str, deadline: float) -> SendSummary:
+    """Claim and send batches on one channel; stop when empty, paused or past ``deadline``."""
+    provider = _provider(channel)
+    summary = SendSummary()
+    batch_size = settings.NOTIFICATIONS_SEND_BATCH_SIZE
+    try:
+        while time.monotonic() < deadline:
+            claimed = notifications_claim(channel=channel, pause_key=provider.pause_key, limit=batch_size)
+            if not claimed:
+                break
+            batch = _send_batch(provider=provider, channel=channel, claimed=claimed)
+            summary.add(batch)
+            if batch.paused_until is not None or len(claimed) < batch_size:
+                break
+    finally:
+        provider.after_batch()
+    return summary
+
+
+def _send_batch(*, provider: Provider[Any], channel: str, claimed: Sequence[Claimed]) -> SendSummary:
+    by_id = {item.message.notification_id: item for item in claimed}
+    summary = SendSummary(claimed=len(claimed))
+    pending: list[Outcome[Any]] = []
+    seen: set[uuid.UUID] = set()
+    try:
+        for outcome in provider.send_batch([item.message for item in claimed]):
+            seen.add(outcome.message.notification_id)
+            pending.append(outcome)
+            if len(pending) >= RECORD_CHUNK:
+                summary.add(_record(provider=provider, channel=channel, by_id=by_id, outcomes=pending))
+                pending = []
+    except Exception as exc:
+        # A bug or an unexpected library error: we cannot know whether the rest went out, so they are
+        # charged as transient failures and retried with backoff (at-least-once, never stuck).
+        logger.exception("provider %s failed mid-batch", provider.name)
+        provider.close()
+        from dispatch.providers.base import ProviderError
+
+        error = ProviderError(f"internal error: {exc.__class__.__name__}: {exc}")
+        pending.extend(
+            Outcome(message=item.message, error=error)
+            for item in claimed
+            if item.message.notification_id not in seen
+        )
+    if pending:
+        summary.add(_record(provider=provider, channel=channel, by_id=by_id, outcomes=pending))
+    return summary
+
+
+# --- record -------------------------------------------------------------------------------------------
+
+
+def retry_delay(attempts: int) -> float:
+    """Exponential backoff with equal jitter: half fixed, half random, capped."""
+    base = settings.NOTIFICATIONS_SEND_RETRY_BASE_SECONDS
+    cap = settings.NOTIFICATIONS_SEND_RETRY_MAX_SECONDS
+    delay: float = min(cap, base * 2 ** max(0, attempts - 1))
+    return delay / 2 + random.uniform(0, delay / 2)
+
+
+def _classify(
+    outcome: Outcome[Any], *, provider: Provider[Any], claim: Claimed, now: datetime
+) -> tuple[_Record, datetime | None]:
+    """The new state of one notification, and the provider pause this outcome asks for."""
+    if outcome.result is not None:
+        if provider.accepted_is_final:
+            success, final = EmailStatus.DELIVERED if provider.channel == Channel.EMAIL else SmsStatus.DELIVERED, True
+        else:
+            success, final = EmailStatus.SUCCEEDED if provider.channel == Channel.EMAIL else SmsStatus.ACCEPTED, False
+        return _Record(
+            status=success,
+            outcome=AttemptOutcome.ACCEPTED,
+            fields={"provider_reference": outcome.result.reference, "last_error": "", "not_before": None},
+            final=final,
+        ), None
+    error = outcome.error
+    assert error is not None
+    if error.retry_after is not None:
+        until = now + timedelta(seconds=error.retry_after)
+        # Throttling is the provider's problem, not the message's: give the attempt back.
+        return _Record(
+            status="New",
+            outcome=AttemptOutcome.THROTTLED,
+            fields={"last_error": error.message, "not_before": until, "attempts": F("attempts") - 1},
+        ), until
+    if not error.attempted:
+        until = now + timedelta(seconds=settings.NOTIFICATIONS_PROVIDER_OUTAGE_PAUSE_SECONDS)
+        return _Record(
+            status="New",
+            outcome=AttemptOutcome.UNAVAILABLE,
+            fields={"last_error": error.message, "not_before": until, "attempts": F("attempts") - 1},
+        ), until
+    if error.permanent:
+        return _Record(
+            status=error.status or "Failed",
+            outcome=AttemptOutcome.PERMANENT,
+            fields={"last_error": error.message},
+            final=True,
+        ), None
+    if claim.attempts >= settings.NOTIFICATIONS_SEND_MAX_ATTEMPTS:
+        return _Record(
+            status="Failed",
+            outcome=AttemptOutcome.TRANSIENT,
+            fields={"last_error": f"gave up after {claim.attempts} attempts: {error.message}"},
+            final=True,
+        ), None
+    return _Record(
+        status="New",
+        outcome=AttemptOutcome.TRANSIENT,
+        fields={
+            "last_error": error.message,
+            "not_before": now + timedelta(seconds=retry_delay(claim.attempts)),
+        },
+    ), None
+
+
+def _record(
+    *,
+    provider: Provider[Any],
+    channel: str,
+    by_id: dict[uuid.UUID, Claimed],
+    outcomes: Sequence[Outcome[Any]],
+) -> SendSummary:
+    now = timezone.now()
+    summary = SendSummary()
+    updates: list[tuple[Claimed, _Record]] = []
+    attempts: list[DeliveryAttempt] = []
+    pause: tuple[datetime, str] | None = None
+    unavailable_logged = False
+    for outcome in outcomes:
+        claim = by_id[outcome.message.notification_id]
+        record, until = _classify(outcome, provider=provider, claim=claim, now=now)
+        updates.append((claim, record))
+        if until is not None and (pause is None or until > pause[0]):
+            pause = (until, outcome.error.message if outcome.error else "")
+        if record.outcome == AttemptOutcome.ACCEPTED:
+            summary.accepted += 1
+        elif record.final:
+            summary.failed += 1
+        elif record.outcome == AttemptOutcome.TRANSIENT:
+            summary.retried += 1
+        else:
+            summary.released += 1
+        # Messages that never reached the provider leave no attempt row, except the first one of a
+        # dead connection, so the admin shows why the batch went back.
+        error = outcome.error
+        if error is not None and not error.attempted:
+            if error.retry_after is not None or unavailable_logged:
+                continue
+            unavailable_logged = True
+        attempts.append(
+            DeliveryAttempt(
+                channel=channel,
+                notification_id=claim.message.notification_id,
+                order_id=claim.order_id,
+                attempt=claim.attempts,
+                provider=provider.name,
+                outcome=record.outcome,
+                status=record.status,
+                provider_reference=outcome.result.reference if outcome.result else None,
+                started_at=outcome.started_at,
+                duration_ms=int(outcome.duration * 1000),
+                error=outcome.error.message if outcome.error else "",
+                raw_response=(
+                    outcome.result.raw if outcome.result else outcome.error.raw if outcome.error else ""
+                )[:10000],
+            )
+        )
+    model = _model(channel)
+    try:
+        with transaction.atomic():
+            _apply(model, provider.name, updates, now=now, savepoints=False)
+            DeliveryAttempt.objects.bulk_create(attempts)
+    except IntegrityError:
+        # A provider reused a message id (seen with SMSCs that recycle ids): apply row by row, and keep
+        # the colliding notification's outcome without the reference.
+        with transaction.atomic():
+            _apply(model, provider.name, updates, now=now, savepoints=True)
+            DeliveryAttempt.objects.bulk_create(attempts)
+    if pause is not None:
+        provider_pause(key=provider.pause_key, until=pause[0], reason=pause[1])
+        summary.paused_until = pause[0]
+        logger.warning("provider %s paused until %s: %s", provider.pause_key, pause[0].isoformat(), pause[1])
+    orders_check_completion({claim.order_id for claim, record in updates if record.final})
+    return summary
+
+
+def _apply(
+    model: NotificationModel,
+    provider_name: str,
+    updates: Iterable[tuple[Claimed, _Record]],
+    *,
+    now: datetime,
+    savepoints: bool,
+) -> None:
+    for claim, record in updates:
+        values: dict[str, Any] = {
+            "status": record.status,
+            "status_changed_at": now,
+            "claimed_at": None,
+            "provider": provider_name,
+            **record.fields,
+        }
+        rows = model.objects.filter(
+            id=claim.message.notification_id, status="Sending", claimed_at=claim.claimed_at
+        )
+        if savepoints:
+            try:
+                with transaction.atomic():
+                    updated = rows.update(**values)
+            except IntegrityError:
+                logger.error(
+                    "provider reference %s already used; recorded without it",
+                    values.get("provider_reference"),
+                    extra={"notification_id": str(claim.message.notification_id)},
+                )
+                values["provider_reference"] = None
+                updated = rows.update(**values)
+        else:
+            updated = rows.update(**values)
+        if not updated:
+            # The stuck-send sweep released it, or a delivery report already finished it.
+            logger.warning(
+                "notification %s was no longer ours to record (%s)",
+                claim.message.notification_id,
+                record.status,
+                extra={"notification_id": str(claim.message.notification_id)},
+            )
+
+
+def orders_check_completion(order_ids: Iterable[uuid.UUID]) -> None:
+    """Let the order completion check run for orders that just got a final notification status."""
+    ids = list(order_ids)
+    if not ids:
+        return
+    try:
+        from dispatch.services.completion import order_complete_if_done
+    except ImportError:  # the pipeline's completion module is not installed yet
+        return
+    for order_id in ids:
+        try:
+            order_complete_if_done(order_id=order_id)
+        except Exception:
+            # Completion is re-checked by its own sweep; a failure here must not lose the send results.
+            logger.exception("order completion check failed", extra={"order_id": str(order_id)})
+
+
+# --- stuck sends --------------------------------------------------------------------------------------
+
+
+def notifications_release_stuck(*, now: datetime | None = None, limit: int = 1000) -> int:
+    """Return notifications left in Sending by a dead worker to New (or Failed when out of budget)."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.NOTIFICATIONS_SEND_STUCK_AFTER_SECONDS)
+    released = 0
+    for channel in (Channel.EMAIL, Channel.SMS):
+        model = _model(channel)
+        finished: set[uuid.UUID] = set()
+        with transaction.atomic():
+            rows = list(
+                model.objects.select_for_update(skip_locked=True)
+                .filter(status="Sending", claimed_at__lt=cutoff)
+                .order_by("claimed_at")
+                .values("id", "order_id", "attempts", "claimed_at", "provider")[:limit]
+            )
+            attempts: list[DeliveryAttempt] = []
+            for row in rows:
+                out_of_budget = row["attempts"] >= settings.NOTIFICATIONS_SEND_MAX_ATTEMPTS
+                status = "Failed" if out_of_budget else "New"
+                error = "the worker sending it stopped; the result is unknown"
+                model.objects.filter(id=row["id"], status="Sending", claimed_at=row["claimed_at"]).update(
+                    status=status,
+                    status_changed_at=now,
+                    claimed_at=None,
+                    not_before=None,
+                    last_error=f"gave up after {row['attempts']} attempts: {error}"
+                    if out_of_budget
+                    else error,
+                )
+                if out_of_budget:
+                    finished.add(row["order_id"])
+                attempts.append(
+                    DeliveryAttempt(
+                        channel=channel,
+                        notification_id=row["id"],
+                        order_id=row["order_id"],
+                        attempt=row["attempts"],
+                        provider=row["provider"] or "",
+                        outcome=AttemptOutcome.LOST,
+                        status=status,
+                        started_at=row["claimed_at"],
+                        error=error,
+                    )
+                )
+            DeliveryAttempt.objects.bulk_create(attempts)
+        released += len(rows)
+        if rows:
+            logger.warning("returned %d %s notification(s) stuck in Sending", len(rows), channel)
+        orders_check_completion(finished)
+    return released
