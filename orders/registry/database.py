@@ -1,8 +1,9 @@
 """The database backend of the contact registry: the Person, Organization and OrganizationContact tables.
 
 A lookup is one query for persons and two for organizations (the organizations, then all their addresses),
-however many identifiers are asked for. Addresses are normalised on the way out as well as on import, so
-entries edited by hand in the admin follow the same rules as imported ones.
+however many identifiers are asked for; the identifiers travel as one array parameter (``= ANY``).
+Mobile numbers are normalised when they are written (the import, the admin's validation; a check
+constraint holds the E.164 shape), so they are read as stored; addresses are deduplicated on the way out.
 """
 
 from __future__ import annotations
@@ -13,12 +14,7 @@ from django.db.models import Prefetch
 
 from orders.registry.base import OrganizationContacts, PersonContact
 from orders.registry.models import Organization, OrganizationContact, Person
-from orders.registry.normalise import (
-    registry_email_address,
-    registry_mobile_number,
-    unique_email_addresses,
-    unique_mobile_numbers,
-)
+from orders.registry.normalise import unique_email_addresses
 
 
 class DatabaseRegistry:
@@ -29,15 +25,15 @@ class DatabaseRegistry:
         wanted = set(national_identity_numbers)
         if not wanted:
             return {}
-        rows = Person.objects.filter(national_identity_number__in=wanted).values_list(
+        rows = Person.objects.filter(national_identity_number__any_of=wanted).values_list(
             "national_identity_number", "name", "mobile_number", "email_address", "reserved"
         )
         return {
             nin: PersonContact(
                 national_identity_number=nin,
                 name=name or None,
-                mobile_number=registry_mobile_number(mobile),
-                email_address=registry_email_address(email),
+                mobile_number=mobile or None,
+                email_address=email.strip() or None,
                 reserved=reserved,
             )
             for nin, name, mobile, email, reserved in rows
@@ -51,21 +47,21 @@ class DatabaseRegistry:
         # Ordered by id: addresses come back in the order they were registered (the import file's order).
         addresses = OrganizationContact.objects.order_by("id").only("organization_id", "kind", "address")
         organizations = (
-            Organization.objects.filter(organization_number__in=wanted)
+            Organization.objects.filter(organization_number__any_of=wanted)
             .only("organization_number", "name")
             .prefetch_related(Prefetch("contacts", queryset=addresses))
         )
         result: dict[str, OrganizationContacts] = {}
         for organization in organizations:
-            contacts = list(organization.contacts.all())
+            emails: list[str] = []
+            mobiles: list[str] = []
+            for contact in organization.contacts.all():
+                (mobiles if contact.kind == OrganizationContact.Kind.SMS else emails).append(contact.address)
             result[organization.organization_number] = OrganizationContacts(
                 organization_number=organization.organization_number,
                 name=organization.name or None,
-                email_addresses=unique_email_addresses(
-                    c.address for c in contacts if c.kind == OrganizationContact.Kind.EMAIL
-                ),
-                mobile_numbers=unique_mobile_numbers(
-                    c.address for c in contacts if c.kind == OrganizationContact.Kind.SMS
-                ),
+                # The unique constraint rules out exact repeats; an email typed twice in two cases is not.
+                email_addresses=unique_email_addresses(emails),
+                mobile_numbers=tuple(dict.fromkeys(mobiles)),
             )
         return result

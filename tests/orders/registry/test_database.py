@@ -3,7 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.db import IntegrityError
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 
 from orders.registry import get_registry
 from orders.registry.base import OrganizationContacts, PersonContact
@@ -31,7 +32,7 @@ def test_get_registry_returns_the_database_backend_by_default() -> None:
 
 
 def test_persons_returns_contacts_of_found_persons_only() -> None:
-    _person("01010112345", name="Ola Nordmann", mobile_number="99315000", email_address="ola@example.no")
+    _person("01010112345", name="Ola Nordmann", mobile_number="+4799315000", email_address="ola@example.no")
     _person("02020212345", name="Kari Nordmann", reserved=True, email_address="kari@example.no")
 
     found = DatabaseRegistry().persons(["01010112345", "02020212345", "99999999999"])
@@ -64,11 +65,45 @@ def test_persons_without_contact_information_are_found_with_empty_addresses() ->
     assert found["03030312345"].name is None
 
 
-def test_persons_drops_a_stored_mobile_number_that_is_not_valid() -> None:
-    # The admin accepts any text; the lookup applies the registry rule all the same.
-    _person("01010112345", mobile_number="81549300")
+def test_person_validation_normalises_the_mobile_number_typed_into_the_admin() -> None:
+    person = Person(national_identity_number="01010112345", mobile_number=" 993 15 000 ")
 
-    assert DatabaseRegistry().persons(["01010112345"])["01010112345"].mobile_number is None
+    person.full_clean()
+
+    assert person.mobile_number == "+4799315000"
+
+
+@pytest.mark.parametrize("number", ["81549300", "+4750000004", "++4740000000"])
+def test_person_validation_refuses_a_mobile_number_that_is_not_valid(number: str) -> None:
+    person = Person(national_identity_number="01010112345", mobile_number=number)
+
+    with pytest.raises(ValidationError) as caught:
+        person.full_clean()
+
+    assert "mobile_number" in caught.value.message_dict
+
+
+def test_organization_contact_validation_normalises_numbers_and_checks_emails() -> None:
+    organization = Organization.objects.create(organization_number="987654321")
+    mobile = OrganizationContact(organization=organization, kind="sms", address="004740000000")
+    email = OrganizationContact(organization=organization, kind="email", address="not-an-address")
+
+    mobile.full_clean()
+    with pytest.raises(ValidationError) as caught:
+        email.full_clean()
+
+    assert mobile.address == "+4740000000"
+    assert "address" in caught.value.message_dict
+
+
+def test_the_database_refuses_mobile_numbers_not_in_e164_form() -> None:
+    organization = Organization.objects.create(organization_number="987654321")
+    with transaction.atomic(), pytest.raises(IntegrityError):
+        _person("01010112345", mobile_number="99315000")
+    with transaction.atomic(), pytest.raises(IntegrityError):
+        OrganizationContact.objects.create(organization=organization, kind="sms", address="99315000")
+    # Emails are not numbers: the E.164 check applies to the sms kind only.
+    OrganizationContact.objects.create(organization=organization, kind="email", address="post@demo.no")
 
 
 def test_persons_with_no_identifiers_makes_no_query(django_assert_num_queries: Any) -> None:
@@ -89,12 +124,12 @@ def test_persons_is_one_query_for_any_number_of_identifiers(
     assert set(found) == set(nins)
 
 
-def test_organizations_returns_deduplicated_normalised_addresses_in_registered_order() -> None:
+def test_organizations_returns_deduplicated_addresses_in_registered_order() -> None:
     _organization(
         "987654321",
         "Demo AS",
         emails=["post@demo.no", "faktura@demo.no", "POST@demo.no"],
-        mobiles=["004799315000", "40000001", "+4799315000", "81549300"],
+        mobiles=["+4799315000", "+4740000001"],
     )
 
     found = DatabaseRegistry().organizations(["987654321", "123456789"])
@@ -125,7 +160,7 @@ def test_organizations_is_two_queries_for_any_number_of_identifiers(
 ) -> None:
     numbers = [f"{n:09d}" for n in range(1, count + 1)]
     for number in numbers:
-        _organization(number, f"Org {number}", emails=[f"{number}@example.no"], mobiles=["99315000"])
+        _organization(number, f"Org {number}", emails=[f"{number}@example.no"], mobiles=["+4799315000"])
 
     with django_assert_num_queries(2):
         found = DatabaseRegistry().organizations(numbers)

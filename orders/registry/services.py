@@ -1,0 +1,309 @@
+"""Writes to the contact registry tables: the CSV import behind ``manage.py import_contacts``.
+
+The file has the header ``kind,identifier,name,mobile_numbers,email_addresses,reserved`` (columns in any
+order). ``kind`` is ``person`` or ``organization``; the two address columns hold ``;``-separated lists;
+``reserved`` is ``true`` or ``false`` (empty means false). A person has at most one mobile number and one
+email address; an organization any number of each, and is never reserved.
+
+Every row is validated first and every bad row is reported by its line number; the good rows are then
+written in one transaction with a few bulk statements (``INSERT … ON CONFLICT DO UPDATE``), so importing a
+file again updates the entries it names and an organization's address lists become exactly the file's.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
+from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
+from django.utils import timezone
+
+from orders.registry.models import Organization, OrganizationContact, Person
+from orders.registry.normalise import registry_mobile_number, unique_email_addresses
+
+COLUMNS = ("kind", "identifier", "name", "mobile_numbers", "email_addresses", "reserved")
+MAX_NAME_LENGTH = Person._meta.get_field("name").max_length or 200
+MAX_EMAIL_LENGTH = 320
+
+_email_validator = EmailValidator()
+
+
+class ContactsFileError(ValueError):
+    """The file as a whole cannot be read (no header, or the wrong columns); nothing was imported."""
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    national_identity_number: str
+    name: str
+    mobile_number: str  # E.164, or "" for none
+    email_address: str  # or "" for none
+    reserved: bool
+
+
+@dataclass(frozen=True)
+class OrganizationRow:
+    organization_number: str
+    name: str
+    mobile_numbers: tuple[str, ...]  # E.164, deduplicated
+    email_addresses: tuple[str, ...]  # deduplicated
+
+
+@dataclass
+class ParsedContacts:
+    persons: list[PersonRow] = field(default_factory=list)
+    organizations: list[OrganizationRow] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ContactsImportResult:
+    persons: int
+    organizations: int
+    errors: list[RowError]
+
+
+def _split(value: str) -> list[str]:
+    return [item.strip() for item in value.split(";") if item.strip()]
+
+
+def _records(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
+    """CSV records with the line each starts on (a quoted field may span lines)."""
+    reader = csv.reader(lines)
+    start = 1
+    for record in reader:
+        yield start, record
+        start = reader.line_num + 1
+
+
+def _parse_row(values: dict[str, str], problems: list[str]) -> PersonRow | OrganizationRow | None:
+    kind = values["kind"].strip().lower()
+    identifier = values["identifier"].strip()
+    name = values["name"].strip()
+    reserved_text = values["reserved"].strip().lower()
+
+    if kind not in ("person", "organization"):
+        problems.append(f"kind must be 'person' or 'organization', not {values['kind']!r}")
+        return None
+    digits = 11 if kind == "person" else 9
+    if not (len(identifier) == digits and identifier.isascii() and identifier.isdigit()):
+        what = "national identity number" if kind == "person" else "organization number"
+        problems.append(f"the {what} must be exactly {digits} digits, not {identifier!r}")
+    if len(name) > MAX_NAME_LENGTH:
+        problems.append(f"the name is longer than {MAX_NAME_LENGTH} characters")
+    if reserved_text not in ("true", "false", ""):
+        problems.append(f"reserved must be 'true' or 'false', not {values['reserved']!r}")
+    reserved = reserved_text == "true"
+
+    mobiles: list[str] = []
+    for raw in _split(values["mobile_numbers"]):
+        number = registry_mobile_number(raw)
+        if number is None:
+            problems.append(f"{raw!r} is not a valid mobile number")
+        else:
+            mobiles.append(number)
+    emails: list[str] = []
+    for raw in _split(values["email_addresses"]):
+        try:
+            if len(raw) > MAX_EMAIL_LENGTH:
+                raise ValidationError("too long")
+            _email_validator(raw)
+        except ValidationError:
+            problems.append(f"{raw!r} is not a valid email address")
+        else:
+            emails.append(raw)
+
+    # Both lists are already normalised and valid: deduplicate them without parsing the numbers again.
+    mobiles = list(dict.fromkeys(mobiles))
+    emails = list(unique_email_addresses(emails))
+    if kind == "person":
+        if len(mobiles) > 1:
+            problems.append(f"a person has at most one mobile number, this row has {len(mobiles)}")
+        if len(emails) > 1:
+            problems.append(f"a person has at most one email address, this row has {len(emails)}")
+        if problems:
+            return None
+        return PersonRow(
+            national_identity_number=identifier,
+            name=name,
+            mobile_number=mobiles[0] if mobiles else "",
+            email_address=emails[0] if emails else "",
+            reserved=reserved,
+        )
+    if reserved:
+        problems.append("an organization cannot be reserved against digital contact")
+    if problems:
+        return None
+    return OrganizationRow(
+        organization_number=identifier,
+        name=name,
+        mobile_numbers=tuple(mobiles),
+        email_addresses=tuple(emails),
+    )
+
+
+def contacts_parse(*, lines: Iterable[str]) -> ParsedContacts:
+    """Validate every row of a contacts CSV; bad rows become errors with their line numbers.
+
+    Raises ContactsFileError when the header is missing or does not name exactly the expected columns.
+    """
+    records = _records(lines)
+    try:
+        _, header = next(records)
+    except StopIteration:
+        raise ContactsFileError(f"The file is empty; expected the header {','.join(COLUMNS)}.") from None
+    header = [column.strip().lower() for column in header]
+    if sorted(header) != sorted(COLUMNS):
+        raise ContactsFileError(
+            f"The header must name the columns {','.join(COLUMNS)}; it is {','.join(header) or 'empty'}."
+        )
+
+    parsed = ParsedContacts()
+    first_line: dict[tuple[str, str], int] = {}
+    for line, record in records:
+        if not any(value.strip() for value in record):
+            continue  # blank lines are allowed anywhere
+        if len(record) != len(header):
+            parsed.errors.append(RowError(line, f"expected {len(header)} columns, found {len(record)}"))
+            continue
+        problems: list[str] = []
+        row = _parse_row(dict(zip(header, record, strict=True)), problems)
+        if row is None:
+            parsed.errors.append(RowError(line, "; ".join(problems)))
+            continue
+        # A second row for the same entry is almost certainly a mistake in the file; the first one wins.
+        if isinstance(row, PersonRow):
+            key = ("person", row.national_identity_number)
+        else:
+            key = ("organization", row.organization_number)
+        if key in first_line:
+            parsed.errors.append(RowError(line, f"{key[0]} {key[1]} is already on line {first_line[key]}"))
+            continue
+        first_line[key] = line
+        if isinstance(row, PersonRow):
+            parsed.persons.append(row)
+        else:
+            parsed.organizations.append(row)
+    return parsed
+
+
+def _copy_into_temporary_table(
+    cursor: CursorWrapper, table: str, columns: str, rows: Iterable[tuple[object, ...]]
+) -> None:
+    """Create a temporary table and fill it with COPY, the fastest way to hand PostgreSQL many rows."""
+    cursor.execute(f"CREATE TEMPORARY TABLE {table} ({columns}) ON COMMIT DROP")
+    names = ", ".join(column.split()[0] for column in columns.split(","))
+    with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _persons_upsert(cursor: CursorWrapper, rows: list[PersonRow]) -> None:
+    person = Person._meta.db_table
+    _copy_into_temporary_table(
+        cursor,
+        "import_person",
+        "national_identity_number text, name text, mobile_number text, email_address text, reserved boolean",
+        (
+            (row.national_identity_number, row.name, row.mobile_number, row.email_address, row.reserved)
+            for row in rows
+        ),
+    )
+    cursor.execute(
+        f"""
+        INSERT INTO {person}
+            (national_identity_number, name, mobile_number, email_address, reserved, updated_at)
+        SELECT national_identity_number, name, mobile_number, email_address, reserved, %s
+        FROM import_person
+        ON CONFLICT (national_identity_number) DO UPDATE SET
+            name = EXCLUDED.name,
+            mobile_number = EXCLUDED.mobile_number,
+            email_address = EXCLUDED.email_address,
+            reserved = EXCLUDED.reserved,
+            updated_at = EXCLUDED.updated_at
+        """,
+        [timezone.now()],
+    )
+    cursor.execute("DROP TABLE import_person")
+
+
+def _organization_addresses(rows: list[OrganizationRow]) -> Iterator[tuple[str, str, str]]:
+    for row in rows:
+        for address in row.email_addresses:
+            yield row.organization_number, OrganizationContact.Kind.EMAIL.value, address
+        for number in row.mobile_numbers:
+            yield row.organization_number, OrganizationContact.Kind.SMS.value, number
+
+
+def _organizations_upsert(cursor: CursorWrapper, rows: list[OrganizationRow]) -> None:
+    organization = Organization._meta.db_table
+    contact = OrganizationContact._meta.db_table
+    _copy_into_temporary_table(
+        cursor,
+        "import_organization",
+        "organization_number text, name text",
+        ((row.organization_number, row.name) for row in rows),
+    )
+    _copy_into_temporary_table(
+        cursor,
+        "import_organization_contact",
+        "position bigint, organization_number text, kind text, address text",
+        (
+            (position, number, kind, address)
+            for position, (number, kind, address) in enumerate(_organization_addresses(rows))
+        ),
+    )
+    cursor.execute(
+        f"""
+        INSERT INTO {organization} (organization_number, name, updated_at)
+        SELECT organization_number, name, %s FROM import_organization
+        ON CONFLICT (organization_number) DO UPDATE SET name = EXCLUDED.name, updated_at = EXCLUDED.updated_at
+        """,
+        [timezone.now()],
+    )
+    # The file's lists replace the stored ones: delete every address of the organizations in the file...
+    cursor.execute(
+        f"""
+        DELETE FROM {contact} AS c USING {organization} AS o, import_organization AS i
+        WHERE c.organization_id = o.id AND o.organization_number = i.organization_number
+        """
+    )
+    # ...and insert the file's, in file order, so ids (and so lookups) keep the order the file gives.
+    cursor.execute(
+        f"""
+        INSERT INTO {contact} (organization_id, kind, address)
+        SELECT o.id, i.kind, i.address
+        FROM import_organization_contact AS i JOIN {organization} AS o USING (organization_number)
+        ORDER BY i.position
+        """
+    )
+    cursor.execute("DROP TABLE import_organization, import_organization_contact")
+
+
+def contacts_import(*, lines: Iterable[str], dry_run: bool = False) -> ContactsImportResult:
+    """Validate a contacts CSV and upsert its good rows in bulk; the result lists the bad rows.
+
+    1. Parse and validate every row (ContactsFileError for a bad header: nothing is imported).
+    2. In one transaction: upsert persons; upsert organizations, replace their address lists.
+    """
+    parsed = contacts_parse(lines=lines)
+    if not dry_run:
+        with transaction.atomic(), connection.cursor() as cursor:
+            _persons_upsert(cursor, parsed.persons)
+            _organizations_upsert(cursor, parsed.organizations)
+    return ContactsImportResult(
+        persons=len(parsed.persons), organizations=len(parsed.organizations), errors=parsed.errors
+    )
