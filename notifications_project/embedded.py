@@ -259,6 +259,7 @@ def run() -> int:
         _manage("collectstatic", "--noinput", "-v", "0", env=env)
         password = _demo_password(var_dir)
         _manage("ensure_demo_user", "--username", DEMO_USERNAME, "--password", password, env=env)
+        _manage("ensure_groups", "-v", "0", env=env)
         token = subprocess.run(
             [
                 sys.executable,

@@ -71,7 +71,10 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # First, so its admin templates (the dashboard on the admin index) override django.contrib.admin's.
+    "notifications_project",
+    # The admin with the operations dashboard as its index (the default site is OpsAdminSite).
+    "notifications_project.admin_site.OpsAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -209,6 +212,10 @@ NOTIFICATIONS_RATE_LIMIT_PER_MINUTE = env_int("NOTIFICATIONS_RATE_LIMIT_PER_MINU
 NOTIFICATIONS_OUTBOUND_ALLOWED_NETWORKS = env_list("NOTIFICATIONS_OUTBOUND_ALLOWED_NETWORKS", [])
 NOTIFICATIONS_OUTBOUND_TIMEOUT_SECONDS = env_float("NOTIFICATIONS_OUTBOUND_TIMEOUT_SECONDS", 5.0)
 NOTIFICATIONS_OUTBOUND_MAX_RESPONSE_BYTES = env_int("NOTIFICATIONS_OUTBOUND_MAX_RESPONSE_BYTES", 64 * 1024)
+
+# --- Admin ---
+# How long the admin dashboard's numbers are reused (0 computes them on every view of the admin index).
+NOTIFICATIONS_DASHBOARD_CACHE_SECONDS = env_int("NOTIFICATIONS_DASHBOARD_CACHE_SECONDS", 30)
 
 # --- Contact registry ---
 NOTIFICATIONS_REGISTRY_BACKEND = env_str("NOTIFICATIONS_REGISTRY_BACKEND", "database")  # or "http"

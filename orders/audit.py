@@ -74,7 +74,7 @@ def audit_record(
         target_id = str(target.pk)
     user = actor if isinstance(actor, AbstractBaseUser) else None
     return AuditEntry.objects.create(
-        actor=user,
+        actor_id=user.pk if user is not None else None,
         actor_username=user.get_username() if user is not None else "system",
         action=action,
         outcome=outcome,
