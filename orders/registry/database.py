@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.db.models import Prefetch
-
 from orders.registry.base import OrganizationContacts, PersonContact
 from orders.registry.models import Organization, OrganizationContact, Person
 from orders.registry.normalise import unique_email_addresses
@@ -44,24 +42,31 @@ class DatabaseRegistry:
         wanted = set(organization_numbers)
         if not wanted:
             return {}
-        # Ordered by id: addresses come back in the order they were registered (the import file's order).
-        addresses = OrganizationContact.objects.order_by("id").only("organization_id", "kind", "address")
-        organizations = (
-            Organization.objects.filter(organization_number__any_of=wanted)
-            .only("organization_number", "name")
-            .prefetch_related(Prefetch("contacts", queryset=addresses))
+        organizations = list(
+            Organization.objects.filter(organization_number__any_of=wanted).values_list(
+                "id", "organization_number", "name"
+            )
         )
+        emails: dict[int, list[str]] = {organization_id: [] for organization_id, _, _ in organizations}
+        mobiles: dict[int, list[str]] = {organization_id: [] for organization_id, _, _ in organizations}
+        # Not prefetch_related: that would send every organization id as its own IN parameter. Ordered by
+        # id, so addresses come back in the order they were registered (the import file's order).
+        addresses = (
+            OrganizationContact.objects.filter(organization__organization_number__any_of=wanted)
+            .order_by("id")
+            .values_list("organization_id", "kind", "address")
+        )
+        for organization_id, kind, address in addresses:
+            if organization_id not in emails:
+                continue  # an organization added between the two queries: not part of this answer
+            (mobiles if kind == OrganizationContact.Kind.SMS else emails)[organization_id].append(address)
         result: dict[str, OrganizationContacts] = {}
-        for organization in organizations:
-            emails: list[str] = []
-            mobiles: list[str] = []
-            for contact in organization.contacts.all():
-                (mobiles if contact.kind == OrganizationContact.Kind.SMS else emails).append(contact.address)
-            result[organization.organization_number] = OrganizationContacts(
-                organization_number=organization.organization_number,
-                name=organization.name or None,
+        for organization_id, number, name in organizations:
+            result[number] = OrganizationContacts(
+                organization_number=number,
+                name=name or None,
                 # The unique constraint rules out exact repeats; an email typed twice in two cases is not.
-                email_addresses=unique_email_addresses(emails),
-                mobile_numbers=tuple(dict.fromkeys(mobiles)),
+                email_addresses=unique_email_addresses(emails[organization_id]),
+                mobile_numbers=tuple(dict.fromkeys(mobiles[organization_id])),
             )
         return result

@@ -6,8 +6,9 @@ order). ``kind`` is ``person`` or ``organization``; the two address columns hold
 email address; an organization any number of each, and is never reserved.
 
 Every row is validated first and every bad row is reported by its line number; the good rows are then
-written in one transaction with a few bulk statements (``INSERT … ON CONFLICT DO UPDATE``), so importing a
-file again updates the entries it names and an organization's address lists become exactly the file's.
+written in one transaction: COPY into temporary tables, then ``INSERT … ON CONFLICT DO UPDATE`` (a handful
+of statements for any number of rows). Importing a file again updates the entries it names, and an
+organization's address lists become exactly the file's.
 """
 
 from __future__ import annotations
