@@ -1,0 +1,1 @@
+"""The v1 REST API of the orders app (views, serializers, URL list)."""

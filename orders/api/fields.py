@@ -1,0 +1,118 @@
+"""Strict input fields: a wrong JSON type is a 400 on that field, never a silent conversion or a 500.
+
+DRF's stock fields coerce (``CharField`` turns ``123`` into ``"123"``, ``BooleanField`` accepts ``"yes"``);
+the service we replace deserialises with System.Text.Json, which refuses both. These fields refuse them too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from django.utils.dateparse import parse_datetime
+from rest_framework import serializers
+from rest_framework.fields import empty
+
+from orders.validation import MSG_SEND_TIME_WITHOUT_ZONE
+
+MSG_NOT_A_STRING = "Must be a string."
+MSG_NOT_A_BOOLEAN = "Must be true or false."
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string, kept exactly as sent (no trimming); other JSON types are refused."""
+
+    default_error_messages = {"invalid": MSG_NOT_A_STRING}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+    def run_validation(self, data: Any = empty) -> Any:
+        if data is not empty and data is not None and not isinstance(data, str):
+            self.fail("invalid")
+        return super().run_validation(data)
+
+
+class RequiredTextField(StrictCharField):
+    """A required text that must not be empty or whitespace only; every such case gives ``message``."""
+
+    def __init__(self, *, message: str, **kwargs: Any) -> None:
+        messages = {"required": message, "null": message, "blank": message}
+        super().__init__(
+            required=True, allow_null=False, allow_blank=False, error_messages=messages, **kwargs
+        )
+
+    def run_validation(self, data: Any = empty) -> Any:
+        # FluentValidation's NotEmpty refuses whitespace-only text; the text itself is stored untrimmed.
+        if isinstance(data, str) and not data.strip():
+            self.fail("blank")
+        return super().run_validation(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON ``true`` or ``false`` only (``null`` when the field allows it)."""
+
+    default_error_messages = {"invalid": MSG_NOT_A_BOOLEAN}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if isinstance(data, bool):
+            return data
+        self.fail("invalid")
+        raise AssertionError("unreachable")  # fail() always raises
+
+
+class EnumField(serializers.ChoiceField):
+    """An enum by member name, case-insensitive, or by its integer value, as the reference accepts.
+
+    ``values`` are the member names in declaration order, so ``values[n]`` is the member with value ``n``.
+    """
+
+    def __init__(self, values: Sequence[str], **kwargs: Any) -> None:
+        self.values = list(values)
+        self._by_name = {value.lower(): value for value in self.values}
+        kwargs.setdefault(
+            "error_messages",
+            {
+                "invalid_choice": '"{input}" is not a valid value. Valid values: '
+                + ", ".join(self.values)
+                + "."
+            },
+        )
+        super().__init__(choices=[(value, value) for value in self.values], **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if isinstance(data, str) and data.lower() in self._by_name:
+            return self._by_name[data.lower()]
+        if isinstance(data, int) and not isinstance(data, bool) and 0 <= data < len(self.values):
+            return self.values[data]
+        self.fail("invalid_choice", input=data)
+        raise AssertionError("unreachable")
+
+
+class OffsetDateTimeField(serializers.DateTimeField):
+    """An ISO-8601 date and time that must carry an offset or ``Z``; returned in UTC.
+
+    DRF would silently read a time without offset in the server's zone; the reference refuses it.
+    Up to twelve fraction digits are read (.NET writes seven), the excess beyond microseconds is dropped.
+    """
+
+    default_error_messages = {
+        "invalid": "Must be an ISO-8601 date and time with an offset, e.g. 2030-01-15T08:00:00+01:00.",
+        "no_offset": MSG_SEND_TIME_WITHOUT_ZONE,
+    }
+
+    def to_internal_value(self, value: Any) -> datetime:
+        if not isinstance(value, str):
+            self.fail("invalid")
+        try:
+            parsed = parse_datetime(value.strip())
+        except ValueError:  # well-formed but impossible, e.g. month 13
+            parsed = None
+        if parsed is None:
+            self.fail("invalid")
+        assert parsed is not None
+        if parsed.utcoffset() is None:
+            self.fail("no_offset")
+        return parsed.astimezone(UTC)
