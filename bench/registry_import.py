@@ -38,9 +38,7 @@ def write_csv(path: Path, rows: int) -> tuple[list[str], list[str]]:
                 nin = f"{10000000000 + n:011d}"
                 nins.append(nin)
                 reserved = "true" if n % 50 == 0 else "false"
-                file.write(
-                    f"person,{nin},Person {n},9{n % 10000000:07d},person{n}@example.no,{reserved}\n"
-                )
+                file.write(f"person,{nin},Person {n},9{n % 10000000:07d},person{n}@example.no,{reserved}\n")
     return nins, organizations
 
 
