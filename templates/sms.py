@@ -40,12 +40,12 @@ class SmsLength:
     parts: int
 
 
+GSM7_CHARACTERS = GSM7_BASIC | GSM7_EXTENSION
+
+
 def sms_encoding(text: str) -> SmsEncoding:
     """GSM-7 when every character has a GSM-7 code, otherwise UCS-2."""
-    for char in text:
-        if char not in GSM7_BASIC and char not in GSM7_EXTENSION:
-            return SmsEncoding.UCS2
-    return SmsEncoding.GSM7
+    return SmsEncoding.GSM7 if GSM7_CHARACTERS.issuperset(text) else SmsEncoding.UCS2
 
 
 def _unit_sizes(text: str, encoding: SmsEncoding) -> list[int]:
@@ -68,15 +68,20 @@ def _count_parts(sizes: list[int], part_capacity: int) -> int:
 def sms_length(text: str) -> SmsLength:
     """Encoding, size in units and number of parts of ``text`` (an empty text is still one message)."""
     encoding = sms_encoding(text)
-    sizes = _unit_sizes(text, encoding)
-    units = sum(sizes)
-    single, per_part = (
-        (GSM7_SINGLE_SEPTETS, GSM7_PART_SEPTETS)
-        if encoding is SmsEncoding.GSM7
-        else (UCS2_SINGLE_UNITS, UCS2_PART_UNITS)
+    # Counting with str methods keeps this cheap enough to run once per generated notification.
+    if encoding is SmsEncoding.GSM7:
+        units = len(text) + sum(text.count(char) for char in GSM7_EXTENSION)
+        single, per_part = GSM7_SINGLE_SEPTETS, GSM7_PART_SEPTETS
+    else:
+        units = len(text.encode("utf-16-le")) // 2
+        single, per_part = UCS2_SINGLE_UNITS, UCS2_PART_UNITS
+    if units <= single:
+        return SmsLength(encoding=encoding, units=units, parts=1)
+    if units == len(text):  # no two-unit characters: nothing to keep whole at a part boundary
+        return SmsLength(encoding=encoding, units=units, parts=-(-units // per_part))
+    return SmsLength(
+        encoding=encoding, units=units, parts=_count_parts(_unit_sizes(text, encoding), per_part)
     )
-    parts = 1 if units <= single else _count_parts(sizes, per_part)
-    return SmsLength(encoding=encoding, units=units, parts=parts)
 
 
 def sms_part_count(text: str) -> int:
