@@ -33,6 +33,10 @@ Mobile numbers are normalised as the registry rule says (``orders.registry.norma
 deduplicated, and organizations are never reserved. Anything other than a well-formed 2xx answer within the
 timeout (connection refused, timeout, any non-2xx status, a body that is not the JSON above) raises
 ``RegistryUnavailable``, so the caller can retry later instead of crashing or guessing.
+
+The URL is the operator's, not an API caller's, and a national register usually sits on an internal
+network: requests go straight to it over one pooled client rather than through the SSRF guard of
+``notifications_project.outbound``, which exists for caller-supplied URLs. Redirects are not followed.
 """
 
 from __future__ import annotations
