@@ -98,3 +98,12 @@ def test_a_wrong_header_is_a_clear_error_and_nothing_is_imported(tmp_path: Path)
     with pytest.raises(CommandError, match="header must name the columns"):
         _run(str(path))
     assert not Person.objects.exists()
+
+
+def test_a_dash_reads_the_file_from_standard_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(DEMO_CSV.read_text(encoding="utf-8")))
+
+    out, _ = _run("-")
+
+    assert "Imported: 4 person(s), 2 organization(s)" in out
+    assert Person.objects.count() == 4
