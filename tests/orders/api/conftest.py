@@ -34,9 +34,15 @@ def published(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[Any]]]:
 
 @pytest.fixture
 def registry_person() -> Callable[..., Person]:
-    def make(nin: str, *, reserved: bool = False, mobile: str = "", email: str = "", name: str = "") -> Person:
+    def make(
+        nin: str, *, reserved: bool = False, mobile: str = "", email: str = "", name: str = ""
+    ) -> Person:
         return Person.objects.create(
-            national_identity_number=nin, reserved=reserved, mobile_number=mobile, email_address=email, name=name
+            national_identity_number=nin,
+            reserved=reserved,
+            mobile_number=mobile,
+            email_address=email,
+            name=name,
         )
 
     return make

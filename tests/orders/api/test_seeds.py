@@ -47,7 +47,8 @@ SMS_SEED_BODY = """{
 
 SMS_KEYWORDS_SEED_BODY = """{
     "sendersReference": "ref-2024-02-01",
-    "body": "Dear $recipientName$, this is an official notification regarding your organization, identified by the organization number $recipientNumber$. Please take the necessary actions.",
+    "body": "Dear $recipientName$, this is an official notification regarding your organization, \
+identified by the organization number $recipientNumber$. Please take the necessary actions.",
     "recipients":[{"organizationNumber":"311000179"}]
 }"""
 
@@ -107,60 +108,52 @@ def test_sms_order_seed_without_body_is_a_400_validation_problem(seed_client: AP
 
 # The four example responses of "Get order details", and the request that registers each.
 ORDER_DETAIL_SEEDS = [
-    (
-        {
-            "sendersReference": "demo-2023-01",
-            "notificationChannel": "Email",
-            "recipients": [{"emailAddress": "testuser_1@altinn.no"}],
-            "emailTemplate": {
-                "fromAddress": "noreply@altinn.no",
-                "subject": "A test email from Altinn Notifications",
-                "body": "A message sent from an application owner through Altinn.",
-                "contentType": "Plain",
-            },
+    {
+        "sendersReference": "demo-2023-01",
+        "notificationChannel": "Email",
+        "recipients": [{"emailAddress": "testuser_1@altinn.no"}],
+        "emailTemplate": {
+            "fromAddress": "noreply@altinn.no",
+            "subject": "A test email from Altinn Notifications",
+            "body": "A message sent from an application owner through Altinn.",
+            "contentType": "Plain",
         },
-    ),
-    (
-        {
-            "sendersReference": "demo-2023-02",
-            "notificationChannel": "Email",
-            "recipients": [{"organizationNumber": "311000179"}],
-            "emailTemplate": {
-                "fromAddress": "noreply@altinn.no",
-                "subject": "Important notification regarding your organization, $recipientName$",
-                "body": "Dear $recipientName$, this is an official notification regarding your organization, "
-                "identified by the organization number $recipientNumber$. Please take the necessary actions.",
-                "contentType": "Plain",
-            },
+    },
+    {
+        "sendersReference": "demo-2023-02",
+        "notificationChannel": "Email",
+        "recipients": [{"organizationNumber": "311000179"}],
+        "emailTemplate": {
+            "fromAddress": "noreply@altinn.no",
+            "subject": "Important notification regarding your organization, $recipientName$",
+            "body": "Dear $recipientName$, this is an official notification regarding your organization, "
+            "identified by the organization number $recipientNumber$. Please take the necessary actions.",
+            "contentType": "Plain",
         },
-    ),
-    (
-        {
-            "sendersReference": "demo-2023-03",
-            "notificationChannel": "Sms",
-            "recipients": [{"mobileNumber": "+4799999999"}],
-            "smsTemplate": {
-                "senderNumber": "Altinn",
-                "body": "A text message sent by a service owner through Altinn.",
-            },
+    },
+    {
+        "sendersReference": "demo-2023-03",
+        "notificationChannel": "Sms",
+        "recipients": [{"mobileNumber": "+4799999999"}],
+        "smsTemplate": {
+            "senderNumber": "Altinn",
+            "body": "A text message sent by a service owner through Altinn.",
         },
-    ),
-    (
-        {
-            "sendersReference": "demo-2023-04",
-            "notificationChannel": "Sms",
-            "recipients": [{"organizationNumber": "311000179"}],
-            "smsTemplate": {
-                "senderNumber": "Altinn",
-                "body": "Dear $recipientName$, this is an official notification regarding your organization, "
-                "identified by the organization number $recipientNumber$. Please take the necessary actions.",
-            },
+    },
+    {
+        "sendersReference": "demo-2023-04",
+        "notificationChannel": "Sms",
+        "recipients": [{"organizationNumber": "311000179"}],
+        "smsTemplate": {
+            "senderNumber": "Altinn",
+            "body": "Dear $recipientName$, this is an official notification regarding your organization, "
+            "identified by the organization number $recipientNumber$. Please take the necessary actions.",
         },
-    ),
+    },
 ]
 
 
-@pytest.mark.parametrize(("registered",), ORDER_DETAIL_SEEDS)
+@pytest.mark.parametrize("registered", ORDER_DETAIL_SEEDS)
 @pytest.mark.parametrize("prefix", ["/orders", "/order"])
 def test_get_order_details_seed_returns_the_order_as_registered(
     seed_client: APIClient, registered: dict[str, Any], prefix: str
@@ -199,7 +192,9 @@ def test_get_order_details_seed_for_an_unknown_id_is_404_with_an_empty_body(
 
 
 @pytest.mark.parametrize("prefix", ["/orders", "/order"])
-def test_get_email_notifications_seed_returns_the_documented_summary(seed_client: APIClient, prefix: str) -> None:
+def test_get_email_notifications_seed_returns_the_documented_summary(
+    seed_client: APIClient, prefix: str
+) -> None:
     order = OrderFactory(id=SEED_ORDER_ID, email=True, senders_reference="ref-2023-12-01")
     notification = EmailNotificationFactory(
         order=order, to_address="recipient@domain.com", status=EmailStatus.NEW, recipient_position=0
@@ -223,7 +218,9 @@ def test_get_email_notifications_seed_returns_the_documented_summary(seed_client
                 "recipient": {"emailAddress": "recipient@domain.com"},
                 "sendStatus": {
                     "status": "New",
-                    "description": "The email has been created, but has not been picked up for processing yet.",
+                    "description": (
+                        "The email has been created, but has not been picked up for processing yet."
+                    ),
                 },
             }
         ],
@@ -231,7 +228,9 @@ def test_get_email_notifications_seed_returns_the_documented_summary(seed_client
 
 
 @pytest.mark.parametrize("prefix", ["/orders", "/order"])
-def test_get_sms_notifications_seed_returns_the_documented_summary(seed_client: APIClient, prefix: str) -> None:
+def test_get_sms_notifications_seed_returns_the_documented_summary(
+    seed_client: APIClient, prefix: str
+) -> None:
     order = OrderFactory(id=SEED_ORDER_ID, senders_reference="ref-2023-12-01")
     notification = SmsNotificationFactory(
         order=order, mobile_number="+4799999999", status=SmsStatus.NEW, recipient_position=0
