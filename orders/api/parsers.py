@@ -18,12 +18,17 @@ class PayloadTooLarge(APIException):
     default_code = "payload_too_large"
 
 
-class BoundedJSONParser(JSONParser):
-    """JSON bodies up to ``DATA_UPLOAD_MAX_MEMORY_SIZE`` bytes; larger ones get 413 before any parsing.
+def payload_too_large() -> PayloadTooLarge:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return PayloadTooLarge(f"The request body is larger than the limit of {limit} bytes.")
 
-    DRF reads the WSGI stream itself and so bypasses Django's own check, which only guards
-    ``request.body``. The declared length is checked first (nothing is read), then at most one byte more
-    than the limit is read, which also covers a body longer than it claimed.
+
+class BoundedJSONParser(JSONParser):
+    """JSON bodies up to ``DATA_UPLOAD_MAX_MEMORY_SIZE`` bytes (413 beyond), parse errors as clear 400s.
+
+    DRF normally hands JSON parsers ``request.body``, where Django enforces the limit itself (the views
+    turn its RequestDataTooBig into this 413); the checks here hold when a stream is passed instead: the
+    declared length first (nothing read), then at most one byte more than the limit.
     """
 
     def parse(
@@ -38,10 +43,10 @@ class BoundedJSONParser(JSONParser):
             except ValueError:
                 declared = 0
             if declared > limit:
-                raise PayloadTooLarge(f"The request body is larger than the limit of {limit} bytes.")
+                raise payload_too_large()
         raw = stream.read() if limit is None else stream.read(limit + 1)
         if limit is not None and len(raw) > limit:
-            raise PayloadTooLarge(f"The request body is larger than the limit of {limit} bytes.")
+            raise payload_too_large()
         encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
         try:
             return json.loads(raw.decode(encoding))

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from uuid import UUID
 
+from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
@@ -30,7 +31,7 @@ from orders.api.output import (
     ValidationProblemSerializer,
     order_url,
 )
-from orders.api.parsers import BoundedJSONParser
+from orders.api.parsers import BoundedJSONParser, payload_too_large
 from orders.api.serializers import (
     EmailNotificationOrderRequestSerializer,
     NotificationOrderRequestSerializer,
@@ -104,7 +105,11 @@ def _register(request: Request, serializer_class: type[OrderRequestBaseSerialize
     if not request.content_type and int(request.META.get("CONTENT_LENGTH") or 0) > 0:
         # DRF would read a body without a Content-Type as empty and report every field missing.
         raise UnsupportedMediaType("", detail="Send the order as JSON with Content-Type: application/json.")
-    serializer = serializer_class(data=request.data)
+    try:
+        data = request.data
+    except RequestDataTooBig:
+        raise payload_too_large() from None
+    serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     receipt = order_create(creator=creator_of(request), **serializer.validated_data)
     return Response(
