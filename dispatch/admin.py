@@ -165,9 +165,11 @@ class NotificationAdmin(OpsModelAdmin):
             condition |= Q(recipient_national_identity_number=term.nin)
         if term.organization_number:
             condition |= Q(recipient_organization_number=term.organization_number)
-        addresses = term.email_addresses if self.channel == Channel.EMAIL else term.mobile_numbers
-        if addresses:
-            condition |= Q(**{f"{self.address_field}__in": addresses})
+        if self.channel == Channel.EMAIL and term.email_addresses:
+            # Served by the functional index email_to_address_upper.
+            condition |= Q(to_address__iexact=term.text)
+        elif self.channel == Channel.SMS and term.mobile_numbers:
+            condition |= Q(mobile_number__in=term.mobile_numbers)
         return queryset.filter(condition), False
 
     # --- list columns ---

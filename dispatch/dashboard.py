@@ -200,7 +200,7 @@ def _failure_rates(since: datetime) -> tuple[CreatorFailureRate, ...]:
         rows = (
             model.objects.filter(created_at__gte=since)
             .values_list("order__creator")
-            .annotate(total=Count("*"), failed=Count("*", filter=Q(status__in=sorted(failed_statuses))))
+            .annotate(total=Count("*"), failed=Count("id", filter=Q(status__in=sorted(failed_statuses))))
             .order_by()
         )
         for creator, total, failed in rows:

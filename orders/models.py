@@ -10,6 +10,7 @@ import uuid
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 
 from orders.audit import AuditEntry
 from orders.registry.models import Organization, OrganizationContact, Person
@@ -260,8 +261,8 @@ class EmailNotification(NotificationBase):
             ),
             # Per-order reads and status counts.
             models.Index(fields=["order", "status"], name="email_order_status"),
-            # Admin search by recipient.
-            models.Index(fields=["to_address"], name="email_to_address"),
+            # Admin search by recipient, case-insensitive (to_address__iexact is UPPER(to_address) = UPPER(%s)).
+            models.Index(Upper("to_address"), name="email_to_address_upper"),
             models.Index(
                 fields=["recipient_national_identity_number"],
                 name="email_recipient_nin",
