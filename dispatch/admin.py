@@ -114,7 +114,7 @@ class NotificationAdmin(OpsModelAdmin):
     channel = ""
     list_display = (
         "id",
-        "status",
+        "status_name",
         "recipient",
         "recipient_identifier",
         "attempts",
@@ -205,7 +205,7 @@ class NotificationAdmin(OpsModelAdmin):
                     "fields": (
                         "id",
                         "order_link",
-                        "status",
+                        "status_name",
                         "status_changed_at",
                         "created_at",
                         "expires_at",
@@ -514,6 +514,7 @@ class DeliveryAttemptAdmin(ReadOnlyAdmin):
     search_fields = ("notification_id",)  # replaced by get_search_results
     search_help_text = "Exact notification id."
     ordering = ("-started_at",)
+    sortable_by = ("started_at",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[DeliveryAttempt]:
         return super().get_queryset(request).defer("raw_response")
@@ -595,6 +596,7 @@ class DeliveryReportAdmin(ReadOnlyAdmin):
     search_fields = ("reference",)  # replaced by get_search_results
     search_help_text = "Exact provider message id."
     ordering = ("-received_at",)
+    sortable_by = ("received_at",)
     actions = ("reapply_selected",)
     change_form_template = "admin/ops_change_form.html"
     fields = (

@@ -104,7 +104,7 @@ def series_chart(window: Window, channel: ChannelWindow) -> Chart:
     for fraction in (0.0, 0.5, 1.0):
         y = round(top + plot_h * (1 - fraction), 1)
         lines.append((float(left), y, float(width - 6), y))
-        labels.append(Label(x=left - 4, y=y + 4, text=f"{int(y_max * fraction):,}", anchor="end"))
+        labels.append(Label(x=left - 4, y=y + 4, text=f"{y_max * fraction:,g}", anchor="end"))
     return Chart(
         width=width,
         height=height,
