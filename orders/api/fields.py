@@ -115,4 +115,8 @@ class OffsetDateTimeField(serializers.DateTimeField):
         assert parsed is not None
         if parsed.utcoffset() is None:
             self.fail("no_offset")
-        return parsed.astimezone(UTC)
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:  # e.g. 9999-12-31T23:00:00-05:00 is past the last representable instant
+            self.fail("invalid")
+            raise

@@ -127,6 +127,9 @@ def _recipient_errors(item: Any, channel: str | None) -> dict[str, list[str]]:
             continue
         if not isinstance(value, str):
             errors[name] = [MSG_NOT_A_STRING]
+        elif "\x00" in value:
+            # PostgreSQL cannot store NUL; a field the channel ignores is stored unvalidated otherwise.
+            errors[name] = ["Null characters are not allowed."]
         elif len(value) > max_length:
             errors[name] = [f"Ensure this field has no more than {max_length} characters."]
     typed = {key: value for key, value in item.items() if key not in errors}

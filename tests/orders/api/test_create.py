@@ -316,6 +316,8 @@ BAD_TIME = "Must be an ISO-8601 date and time with an offset, e.g. 2030-01-15T08
         ("tomorrow", BAD_TIME),
         ("2099-13-15T08:00:00Z", BAD_TIME),
         (4102444800, BAD_TIME),
+        ("9999-12-31T23:00:00-05:00", BAD_TIME),
+        ("0001-01-01T00:30:00+01:00", BAD_TIME),
     ],
 )
 def test_requested_send_time_needs_an_offset_and_at_most_five_minutes_past(

@@ -203,6 +203,31 @@ def test_wrong_template_types_are_reported_at_their_path(
     assert path in problem["errors"]
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/orders/sms", {"body": "a\u0000b", "recipients": [{"mobileNumber": "+4799999999"}]}, "body"),
+        (
+            "/orders/sms",
+            {"body": "x", "sendersReference": "\u0000", "recipients": [{"mobileNumber": "+4799999999"}]},
+            "sendersReference",
+        ),
+        # The SMS channel ignores email addresses, so nothing else would stop this one reaching the database.
+        (
+            "/orders/sms",
+            {"body": "x", "recipients": [{"mobileNumber": "+4799999999", "emailAddress": "a\u0000@b.no"}]},
+            "recipients[0].emailAddress",
+        ),
+    ],
+)
+def test_nul_characters_are_a_400_not_a_database_error(
+    api_client: APIClient, path: str, body: dict[str, Any], field: str
+) -> None:
+    problem = _assert_problem(post_json(api_client, path, body), 400)
+
+    assert field in problem["errors"]
+
+
 def test_unknown_fields_are_ignored(api_client: APIClient) -> None:
     body = {"body": "x", "recipients": [{"mobileNumber": "+4799999999", "isReserved": True}], "extra": 1}
 
