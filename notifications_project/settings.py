@@ -92,6 +92,8 @@ MIDDLEWARE = [
     "notifications_project.middleware.RequestLogMiddleware",
     "notifications_project.throttling.RateLimitHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # The admin's CSS and JS from STATIC_ROOT (filled by collectstatic): gunicorn serves no static files.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
