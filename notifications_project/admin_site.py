@@ -56,10 +56,10 @@ class Chart:
 
 
 def _nice_max(value: int) -> int:
-    """The smallest 1/2/5 x 10^n at or above ``value`` (at least 1): round axis ticks."""
+    """The smallest of 2, 4, 6, 8, 10, 20, 40, ... at or above ``value``: its half is whole too."""
     step = 1
     while True:
-        for factor in (1, 2, 5):
+        for factor in (2, 4, 6, 8, 10):
             if step * factor >= value:
                 return step * factor
         step *= 10

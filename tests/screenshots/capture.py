@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import fcntl
 import json
 import os
 import select
@@ -63,8 +64,12 @@ class Chromium:
         self._from_browser, from_browser_write = os.pipe()
 
         def wire_pipes() -> None:  # runs in the child: the protocol expects fds 3 (in) and 4 (out)
-            os.dup2(to_browser_read, 3)
-            os.dup2(from_browser_write, 4)
+            # Copies above 10 first: the pipe ends may themselves be 3 or 4, and dup2 onto itself would
+            # leave the close-on-exec flag set (the browser would start without its pipe).
+            high_in = fcntl.fcntl(to_browser_read, fcntl.F_DUPFD, 10)
+            high_out = fcntl.fcntl(from_browser_write, fcntl.F_DUPFD, 10)
+            os.dup2(high_in, 3)
+            os.dup2(high_out, 4)
 
         self.process = subprocess.Popen(
             [binary, *FLAGS, f"--user-data-dir={self.profile}", f"--window-size={width},{height}"],
