@@ -148,8 +148,16 @@ def test_cancel_answers_match_the_document(schema: dict[str, Any], api_client: A
     assert_matches(schema, "/orders/{id}/cancel", "put", api_client.put(f"{API}/orders/{running.id}/cancel"))
 
 
-def test_swagger_ui_is_served(api_client: APIClient) -> None:
-    response = api_client.get(f"{API}/docs")
+def test_document_is_public_json() -> None:
+    response = APIClient().get(f"{API}/openapi.json")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.oai.openapi+json")
+    assert json.loads(response.content)["openapi"].startswith("3.")
+
+
+def test_swagger_ui_is_served() -> None:
+    response = APIClient().get(f"{API}/docs")
 
     assert response.status_code == 200
     assert b"swagger" in response.content.lower()
