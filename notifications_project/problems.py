@@ -92,7 +92,11 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         response.data["type"] = VALIDATION_TYPE
         return response
     if isinstance(exc, ApplicationError):
-        return problem_response(exc.status_code, exc.title, detail=exc.detail)
+        response = problem_response(exc.status_code, exc.title, detail=exc.detail)
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            response["Retry-After"] = str(retry_after)
+        return response
     if isinstance(exc, OperationalError | InterfaceError) or (
         isinstance(exc, DatabaseError) and "connection" in str(exc).lower()
     ):

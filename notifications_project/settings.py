@@ -82,7 +82,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
-    "notifications_project",
     "templates",
     "orders",
     "dispatch",
@@ -215,6 +214,9 @@ NOTIFICATIONS_MAX_SENDERS_REFERENCE_CHARS = env_int("NOTIFICATIONS_MAX_SENDERS_R
 # Requests per creator and minute over the API (0 turns the limit off); 429 with Retry-After beyond it.
 NOTIFICATIONS_RATE_LIMIT_PER_MINUTE = env_int("NOTIFICATIONS_RATE_LIMIT_PER_MINUTE", 6000)
 
+# How long an Idempotency-Key is remembered (a replay within it returns the original response).
+NOTIFICATIONS_IDEMPOTENCY_RETENTION_HOURS = env_int("NOTIFICATIONS_IDEMPOTENCY_RETENTION_HOURS", 24)
+
 # --- Outbound requests to caller-supplied URLs (condition endpoints, callbacks) and the HTTP registry ---
 # Internal ranges (loopback, link-local, private) are refused unless listed here as CIDRs.
 NOTIFICATIONS_OUTBOUND_ALLOWED_NETWORKS = env_list("NOTIFICATIONS_OUTBOUND_ALLOWED_NETWORKS", [])
@@ -229,7 +231,8 @@ NOTIFICATIONS_DASHBOARD_CACHE_SECONDS = env_int("NOTIFICATIONS_DASHBOARD_CACHE_S
 NOTIFICATIONS_REGISTRY_BACKEND = env_str("NOTIFICATIONS_REGISTRY_BACKEND", "database")  # or "http"
 NOTIFICATIONS_REGISTRY_URL = env_str("NOTIFICATIONS_REGISTRY_URL", "")
 NOTIFICATIONS_REGISTRY_TIMEOUT_SECONDS = env_float("NOTIFICATIONS_REGISTRY_TIMEOUT_SECONDS", 5.0)
-# Sent as "Authorization: Bearer <token>" to the HTTP registry when set (or NOTIFICATIONS_REGISTRY_TOKEN_FILE).
+# Sent as "Authorization: Bearer <token>" to the HTTP registry when set
+# (or read from NOTIFICATIONS_REGISTRY_TOKEN_FILE).
 NOTIFICATIONS_REGISTRY_TOKEN = env_secret("NOTIFICATIONS_REGISTRY_TOKEN")
 
 # --- SMS send window (for sendingTimePolicy Daytime) ---

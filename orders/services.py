@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from notifications_project import celery_app
 from notifications_project.problems import ApplicationError, ConflictError
+from orders.idempotency import IdempotencyClaim, idempotency_complete
 from orders.models import NotificationChannel, Order, OrderStatus, Recipient, SendingTimePolicy
 from orders.registry import get_registry
 from orders.registry.base import ContactRegistry, RegistryUnavailable
@@ -149,6 +150,14 @@ def recipient_lookup_summarise(
     )
 
 
+def receipt_body(*, order_id: UUID, lookup: RecipientLookup | None) -> dict[str, Any]:
+    """The 202 receipt, as the API returns it and as an idempotent replay returns it again."""
+    body: dict[str, Any] = {"orderId": str(order_id)}
+    if lookup is not None:
+        body["recipientLookup"] = lookup.as_receipt()
+    return body
+
+
 def _sending_time_policy(channel: str) -> str:
     # SMS goes out inside the daytime window, as v1 SMS orders do in the reference; email any time.
     if channel == NotificationChannel.EMAIL:
@@ -183,6 +192,7 @@ def order_create(
     email_template: EmailTemplateData | None = None,
     sms_template: SmsTemplateData | None = None,
     registry: ContactRegistry | None = None,
+    idempotency: IdempotencyClaim | None = None,
 ) -> OrderReceipt:
     """Register an order (status Registered) with its templates and recipients; enqueue it if due.
 
@@ -191,6 +201,7 @@ def order_create(
        pipeline looks the recipients up again when it processes the order.
     2. In one transaction: the templates, the order, the recipients in bulk (position = request index).
     3. After commit, when the send time has come, hand the order to the pipeline by task name.
+    With ``idempotency``, the client's key is marked done with the receipt in the same transaction.
     """
     now = timezone.now()
     send_time = requested_send_time or now
@@ -252,6 +263,13 @@ def order_create(
             ),
             batch_size=RECIPIENT_BATCH_SIZE,
         )
+        if idempotency is not None:
+            idempotency_complete(
+                claim=idempotency,
+                order=order,
+                status=202,
+                body=receipt_body(order_id=order.id, lookup=lookup),
+            )
         if send_time <= now:
             order_id = order.id
             transaction.on_commit(lambda: _enqueue_processing(order_id))

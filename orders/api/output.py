@@ -31,7 +31,7 @@ from orders.models import (
     SmsStatus,
 )
 from orders.selectors import OrderNotifications
-from orders.services import LookupStatus, OrderReceipt
+from orders.services import LookupStatus, OrderReceipt, receipt_body
 
 API_PATH = "/notifications/api/v1"
 
@@ -157,10 +157,7 @@ class NotificationOrderRequestResponseSerializer(serializers.Serializer[OrderRec
     )
 
     def to_representation(self, instance: OrderReceipt) -> dict[str, Any]:
-        body: dict[str, Any] = {"orderId": str(instance.order.id)}
-        if instance.recipient_lookup is not None:
-            body["recipientLookup"] = instance.recipient_lookup.as_receipt()
-        return body
+        return receipt_body(order_id=instance.order.id, lookup=instance.recipient_lookup)
 
 
 # --- Orders ----------------------------------------------------------------------------------------

@@ -38,6 +38,13 @@ from orders.api.serializers import (
     OrderRequestBaseSerializer,
     SmsNotificationOrderRequestSerializer,
 )
+from orders.idempotency import (
+    IdempotentReplay,
+    idempotency_claim,
+    idempotency_release,
+    key_problem,
+    request_fingerprint,
+)
 from orders.selectors import (
     email_notification_list,
     order_get,
@@ -80,10 +87,37 @@ _REGISTER_RESPONSES: dict[Any, Any] = {
         ProblemSerializer, "The request body is larger than the configured limit."
     ),
     (415, PROBLEM): OpenApiResponse(ProblemSerializer, "The body is not sent as application/json."),
+    (409, PROBLEM): OpenApiResponse(
+        ProblemSerializer,
+        "A request with the same Idempotency-Key is still being processed; see Retry-After.",
+    ),
+    (422, PROBLEM): OpenApiResponse(
+        ProblemSerializer, "The Idempotency-Key was already used for a different request."
+    ),
     **_COMMON_RESPONSES,
 }
 _ID_PARAMETER = OpenApiParameter(
     "id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The id of the notification order."
+)
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+_IDEMPOTENCY_KEY = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Makes a retried POST safe: a repeat with the same key and the same body within 24 hours "
+    "returns the first response (with Idempotent-Replayed: true) instead of registering a second order. "
+    "The same key with a different body is a 422; a repeat while the first request is still running is a "
+    "409 with Retry-After. Keys are scoped to the creator; 1-255 printable ASCII characters.",
+)
+_REPLAYED = OpenApiParameter(
+    REPLAYED_HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    response=[202],
+    description="'true' when this response is the stored response of an earlier request with the same "
+    "Idempotency-Key.",
 )
 _LOCATION = OpenApiParameter(
     "Location",
@@ -111,7 +145,29 @@ def _register(request: Request, serializer_class: type[OrderRequestBaseSerialize
         raise payload_too_large() from None
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
-    receipt = order_create(creator=creator_of(request), **serializer.validated_data)
+    creator = creator_of(request)
+    claim = None
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is not None:
+        problem = key_problem(key)
+        if problem:
+            raise serializers.ValidationError({IDEMPOTENCY_HEADER: [problem]})
+        outcome = idempotency_claim(
+            creator=creator, key=key, request_hash=request_fingerprint(path=request.path, data=data)
+        )
+        if isinstance(outcome, IdempotentReplay):
+            return Response(
+                outcome.body,
+                status=outcome.status,
+                headers={"Location": order_url(outcome.order_id), REPLAYED_HEADER: "true"},
+            )
+        claim = outcome
+    try:
+        receipt = order_create(creator=creator, idempotency=claim, **serializer.validated_data)
+    except BaseException:
+        if claim is not None:
+            idempotency_release(claim=claim)
+        raise
     return Response(
         NotificationOrderRequestResponseSerializer(receipt).data,
         status=status.HTTP_202_ACCEPTED,
@@ -130,7 +186,7 @@ def _registration_schema(
         summary=summary,
         tags=["Orders"],
         request=request,
-        parameters=[_LOCATION],
+        parameters=[_LOCATION, _IDEMPOTENCY_KEY, _REPLAYED],
         responses={
             202: OpenApiResponse(
                 NotificationOrderRequestResponseSerializer,
