@@ -12,6 +12,7 @@ so a part may end one unit short of its capacity.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -41,6 +42,7 @@ class SmsLength:
 
 
 GSM7_CHARACTERS = GSM7_BASIC | GSM7_EXTENSION
+_GSM7_EXTENSION_CHAR = re.compile("[" + re.escape("".join(sorted(GSM7_EXTENSION))) + "]")
 
 
 def sms_encoding(text: str) -> SmsEncoding:
@@ -70,7 +72,7 @@ def sms_length(text: str) -> SmsLength:
     encoding = sms_encoding(text)
     # Counting with str methods keeps this cheap enough to run once per generated notification.
     if encoding is SmsEncoding.GSM7:
-        units = len(text) + sum(text.count(char) for char in GSM7_EXTENSION)
+        units = len(text) + len(_GSM7_EXTENSION_CHAR.findall(text))
         single, per_part = GSM7_SINGLE_SEPTETS, GSM7_PART_SEPTETS
     else:
         units = len(text.encode("utf-16-le")) // 2
