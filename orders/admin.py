@@ -321,16 +321,10 @@ class OrderAdmin(OpsModelAdmin):
     def get_fieldsets(self, request: HttpRequest, obj: Order | None = None) -> Any:
         if may_see_nin(request):
             return self.fieldsets
-        # The same page with the recipients' NINs masked.
+        # The same page with the NINs of the recipients and of the lookup result masked.
+        masked = {"recipients_table": "recipients_table_masked", "lookup_result": "lookup_result_masked"}
         return [
-            (
-                name,
-                {
-                    "fields": tuple(
-                        "recipients_table_masked" if f == "recipients_table" else f for f in opts["fields"]
-                    )
-                },
-            )
+            (name, {"fields": tuple(masked.get(str(f), str(f)) for f in opts["fields"])})
             for name, opts in self.fieldsets or ()
         ]
 
@@ -445,6 +439,19 @@ class OrderAdmin(OpsModelAdmin):
         if order.recipient_lookup is None:
             return "-"
         return pre(json.dumps(order.recipient_lookup, indent=2, ensure_ascii=False))
+
+    @admin.display(description="Recipient lookup (as in the receipt)")
+    def lookup_result_masked(self, order: Order) -> SafeString | str:
+        if order.recipient_lookup is None:
+            return "-"
+        # isReserved and missingContact list the NINs (and organization numbers) concerned.
+        masked = {
+            key: [mask_nin(v) if isinstance(v, str) and len(v) == 11 else v for v in value]
+            if isinstance(value, list)
+            else value
+            for key, value in order.recipient_lookup.items()
+        }
+        return pre(json.dumps(masked, indent=2, ensure_ascii=False))
 
     @admin.display(description="Audit log")
     def audit_entries(self, order: Order) -> SafeString:

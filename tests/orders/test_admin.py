@@ -123,10 +123,13 @@ def test_order_page_shows_texts_recipients_lookup_and_counts_per_status(support_
 
 
 def test_recipient_nin_is_masked_for_support_and_shown_to_operators(support_client, operator_client):
-    order = OrderFactory()
+    order = OrderFactory(
+        recipient_lookup={"status": "Failed", "isReserved": ["01019012345"], "missingContact": ["910012345"]}
+    )
     RecipientFactory(order=order, national_identity_number="01019012345", mobile_number=None)
     assert "01019012345" not in support_client.get(order_url(order)).content.decode()
     assert mask_nin("01019012345") in support_client.get(order_url(order)).content.decode()
+    assert "910012345" in support_client.get(order_url(order)).content.decode()
     assert "01019012345" in operator_client.get(order_url(order)).content.decode()
 
 
@@ -274,3 +277,24 @@ def test_search_terms_are_recognised_by_shape():
     assert search_term_parse("Kari@Example.no").email_addresses == ("Kari@Example.no", "kari@example.no")
     notification = EmailNotificationFactory()
     assert search_term_parse(f" {notification.id} ").uuid == notification.id
+
+
+def test_ensure_groups_is_idempotent_and_resets_permissions_changed_by_hand(groups):
+    from django.contrib.auth.models import Group, Permission
+    from django.core.management import call_command
+
+    support_group = Group.objects.get(name="support")
+    support_group.permissions.add(Permission.objects.get(codename="cancel_order"))
+    call_command("ensure_groups", verbosity=0)
+    support_perms = set(support_group.permissions.values_list("codename", flat=True))
+    operator_perms = set(Group.objects.get(name="operator").permissions.values_list("codename", flat=True))
+    assert "cancel_order" not in support_perms
+    assert all(code.startswith("view_") and code != "view_full_nin" for code in support_perms)
+    assert {
+        "cancel_order",
+        "retry_smsnotification",
+        "retry_emailnotification",
+        "view_full_nin",
+    } <= operator_perms
+    assert support_perms < operator_perms
+    assert Group.objects.filter(name__in=["support", "operator"]).count() == 2
