@@ -15,7 +15,11 @@ from tests.dispatch.sending_support import email_notification, fresh_providers
 from tests.factories import EmailTemplateFactory, OrderFactory
 from tests.fakes.smtp import SmtpFake
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_providers")]
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("fresh_providers"),
+    pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS"),
+]
 __all__ = ["fresh_providers"]
 
 
