@@ -26,5 +26,6 @@ urlpatterns = [
         ),
         name="swagger-ui",
     ),
+    path(f"{API_PREFIX}webhooks/", include("dispatch.urls")),
     path(API_PREFIX, include("orders.urls")),
 ]
