@@ -87,7 +87,7 @@ class DjangoEmailProvider(EmailProvider):
         self.open()
         email = self.build(message)
         try:
-            sent = email.send(fail_silently=False)
+            sent = self._send(email)
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()), (0, b""))
             raise _smtp_error(code, _text(text), stage="RCPT") from exc
@@ -99,16 +99,23 @@ class DjangoEmailProvider(EmailProvider):
             # Dropped mid-message: the server may or may not have it. Transient; reconnect next time.
             self.close()
             raise ProviderError(f"connection lost: {exc.__class__.__name__}: {exc}") from exc
-        except Exception as exc:
-            if self.is_anymail:
-                raise _anymail_error(exc, message) from exc
-            raise
         finally:
             if self._connection is not None and _smtp_closed(self._connection):
                 self.close()  # smtplib closed the session itself (a 421): start a new one next time
         if not sent:
             raise ProviderError("the backend reported nothing sent")
         return ProviderResult(reference=self._reference(email, message), raw=self._raw(email))
+
+    def _send(self, email: EmailMultiAlternatives) -> int:
+        if not self.is_anymail:
+            return email.send(fail_silently=False)
+        from anymail.exceptions import AnymailError
+
+        try:
+            return email.send(fail_silently=False)
+        except AnymailError as exc:
+            # Classified here: anymail's HTTP errors are also OSErrors, which would read as a lost connection.
+            raise _anymail_error(exc) from exc
 
     def _reference(self, email: EmailMultiAlternatives, message: EmailMessage) -> str:
         status = getattr(email, "anymail_status", None)
@@ -159,7 +166,7 @@ def _smtp_error(code: int, text: str, *, stage: str, sender: bool = False) -> Pr
     return ProviderError(message, permanent=True, status=status, raw=raw)
 
 
-def _anymail_error(exc: Exception, message: EmailMessage) -> ProviderError:
+def _anymail_error(exc: Exception) -> ProviderError:
     from anymail.exceptions import (
         AnymailAPIError,
         AnymailInvalidAddress,
