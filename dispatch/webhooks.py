@@ -66,7 +66,10 @@ def twilio_status(request: HttpRequest) -> HttpResponse:
     url = twilio.callback_base() + request.get_full_path()
     if not constant_time_compare(given, twilio.signature(token, url, params)):
         return _unauthorized("invalid X-Twilio-Signature")
-    sid, status = params.get("MessageSid") or params.get("SmsSid"), params.get("MessageStatus") or params.get("SmsStatus")
+    sid, status = (
+        params.get("MessageSid") or params.get("SmsSid"),
+        params.get("MessageStatus") or params.get("SmsStatus"),
+    )
     if not sid or not status:
         return _problem(400, "Bad Request", "MessageSid and MessageStatus are required")
     notification_id: uuid.UUID | None = None
@@ -116,7 +119,7 @@ def _anymail_view(esp: str) -> Any:
 
     for pattern in anymail_urls.urlpatterns:
         if getattr(pattern, "name", None) == f"{esp}_tracking_webhook":
-            return pattern.callback.view_class  # type: ignore[attr-defined]
+            return pattern.callback.view_class
     raise Http404
 
 
@@ -144,7 +147,11 @@ def anymail_tracking(request: HttpRequest, esp: str) -> HttpResponse:
             metadata = event.metadata or {}
             notification_id: uuid.UUID | None = None
             try:
-                notification_id = uuid.UUID(str(metadata.get("notification_id"))) if metadata.get("notification_id") else None
+                notification_id = (
+                    uuid.UUID(str(metadata.get("notification_id")))
+                    if metadata.get("notification_id")
+                    else None
+                )
             except ValueError:
                 notification_id = None
             delivery_report_receive(

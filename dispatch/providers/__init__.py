@@ -49,33 +49,34 @@ def reset_providers() -> None:
 
 
 def _build_email(name: str) -> EmailProvider:
-    from dispatch.providers import email, sandbox
+    from dispatch.providers.email import DjangoEmailProvider
+    from dispatch.providers.sandbox import SandboxEmailProvider
 
     if name == "sandbox":
-        return sandbox.SandboxEmailProvider()
+        return SandboxEmailProvider()
     if name == "smtp":
-        return email.DjangoEmailProvider(backend="django.core.mail.backends.smtp.EmailBackend", name="smtp")
+        return DjangoEmailProvider(backend="django.core.mail.backends.smtp.EmailBackend", name="smtp")
     if name == "anymail":
         esp = settings.NOTIFICATIONS_ANYMAIL_ESP
         if not esp:
             raise ImproperlyConfigured("NOTIFICATIONS_ANYMAIL_ESP is required with the anymail provider")
-        return email.DjangoEmailProvider(backend=f"anymail.backends.{esp}.EmailBackend", name=esp)
+        return DjangoEmailProvider(backend=f"anymail.backends.{esp}.EmailBackend", name=esp)
     if "." in name:
-        return email.DjangoEmailProvider(backend=name, name=name.rsplit(".", 2)[-2])
+        return DjangoEmailProvider(backend=name, name=name.rsplit(".", 2)[-2])
     raise ImproperlyConfigured(f"unknown NOTIFICATIONS_EMAIL_PROVIDER {name!r}")
 
 
 def _build_sms(name: str) -> SmsProvider:
-    from dispatch.providers import sandbox
+    from dispatch.providers.sandbox import SandboxSmsProvider
 
     if name == "sandbox":
-        return sandbox.SandboxSmsProvider()
+        return SandboxSmsProvider()
     if name == "smpp":
-        from dispatch.providers import smpp
+        from dispatch.providers.smpp import SmppProvider
 
-        return smpp.SmppProvider.from_settings()
+        return SmppProvider.from_settings()
     if name == "twilio":
-        from dispatch.providers import twilio
+        from dispatch.providers.twilio import TwilioProvider
 
-        return twilio.TwilioProvider.from_settings()
+        return TwilioProvider.from_settings()
     raise ImproperlyConfigured(f"unknown NOTIFICATIONS_SMS_PROVIDER {name!r}")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import re
 import smtplib
-import socket
 from typing import Any
 
 from django.conf import settings
@@ -51,7 +50,9 @@ class DjangoEmailProvider(EmailProvider):
         try:
             connection.open()
         except smtplib.SMTPAuthenticationError as exc:
-            raise ProviderError(f"SMTP authentication failed: {_text(exc)}", attempted=False) from exc
+            raise ProviderError(
+                f"SMTP authentication failed: {_text(exc.smtp_error)}", attempted=False
+            ) from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise ProviderError(f"cannot connect: {exc.__class__.__name__}: {exc}", attempted=False) from exc
         self._connection = connection
@@ -95,7 +96,7 @@ class DjangoEmailProvider(EmailProvider):
             raise _smtp_error(exc.smtp_code, _text(exc.smtp_error), stage="MAIL FROM", sender=True) from exc
         except smtplib.SMTPDataError as exc:
             raise _smtp_error(exc.smtp_code, _text(exc.smtp_error), stage="DATA") from exc
-        except (smtplib.SMTPException, OSError, socket.timeout) as exc:
+        except (TimeoutError, smtplib.SMTPException, OSError) as exc:
             # Dropped mid-message: the server may or may not have it. Transient; reconnect next time.
             self.close()
             raise ProviderError(f"connection lost: {exc.__class__.__name__}: {exc}") from exc
@@ -200,7 +201,7 @@ def _retry_after(response: Any) -> float:
     headers = getattr(response, "headers", None) or {}
     value = headers.get("Retry-After")
     try:
-        return max(0.0, float(value))
+        return max(0.0, float(str(value)))
     except (TypeError, ValueError):
         return float(settings.NOTIFICATIONS_PROVIDER_THROTTLE_SECONDS)
 

@@ -12,11 +12,12 @@ character has a GSM-7 code, otherwise UCS-2 (data_coding 8); longer texts are sp
 requested for the last part only, and that part's message id is the notification's reference.
 Sender: alphanumeric (TON 5), international number (TON 1 / NPI 1) or short code (TON 3).
 
-Delivery receipts: ``manage.py run_smpp_receiver`` keeps a receiver bind (``NOTIFICATIONS_SMPP_RECEIVER_BIND``)
-open, answers ``enquire_link``, probes the link when idle, reconnects with exponential backoff and applies
-each ``deliver_sm`` receipt through the report service before acknowledging it (a failed apply answers
-a temporary error, so the SMSC redelivers). A transceiver worker applies receipts that arrive on its
-bind the same way. ``stat:`` is mapped as in :data:`RECEIPT_STATUSES`.
+Delivery receipts: ``manage.py run_smpp_receiver`` keeps a receiver bind
+(``NOTIFICATIONS_SMPP_RECEIVER_BIND``) open, answers ``enquire_link``, probes the link when idle,
+reconnects with exponential backoff and applies each ``deliver_sm`` receipt through the report service
+before acknowledging it (a failed apply answers a temporary error, so the SMSC redelivers). A
+transceiver worker applies receipts that arrive on its bind the same way. ``stat:`` is mapped as in
+:data:`RECEIPT_STATUSES`.
 """
 
 from __future__ import annotations
@@ -65,7 +66,18 @@ GSM7_BASIC_TABLE = (
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
-GSM7_EXTENSION_TABLE = {"\f": 0x0A, "^": 0x14, "{": 0x28, "}": 0x29, "\\": 0x2F, "[": 0x3C, "~": 0x3D, "]": 0x3E, "|": 0x40, "€": 0x65}
+GSM7_EXTENSION_TABLE = {
+    "\f": 0x0A,
+    "^": 0x14,
+    "{": 0x28,
+    "}": 0x29,
+    "\\": 0x2F,
+    "[": 0x3C,
+    "~": 0x3D,
+    "]": 0x3E,
+    "|": 0x40,
+    "€": 0x65,
+}
 _GSM7_CODES = {char: code for code, char in enumerate(GSM7_BASIC_TABLE) if code != 0x1B}
 
 DATA_CODING_GSM7 = 0x00
@@ -86,7 +98,9 @@ def _units(text: str, encoding: SmsEncoding) -> list[bytes]:
     """One entry per character: its octets, which must stay together in one part."""
     if encoding is SmsEncoding.GSM7:
         return [
-            bytes([0x1B, GSM7_EXTENSION_TABLE[char]]) if char in GSM7_EXTENSION_TABLE else bytes([_GSM7_CODES[char]])
+            bytes([0x1B, GSM7_EXTENSION_TABLE[char]])
+            if char in GSM7_EXTENSION_TABLE
+            else bytes([_GSM7_CODES[char]])
             for char in text
         ]
     return [char.encode("utf-16-be") for char in text]
@@ -113,7 +127,9 @@ def encode_sms(text: str, *, reference: int | None = None) -> EncodedSms:
         raise ValueError(f"text needs {len(chunks)} parts; SMS concatenation allows 255")
     ref = random.randint(0, 255) if reference is None else reference
     total = len(chunks)
-    parts = tuple(bytes([0x05, 0x00, 0x03, ref, total, index]) + chunk for index, chunk in enumerate(chunks, 1))
+    parts = tuple(
+        bytes([0x05, 0x00, 0x03, ref, total, index]) + chunk for index, chunk in enumerate(chunks, 1)
+    )
     return EncodedSms(data_coding=data_coding, esm_class=ESM_CLASS_UDHI, parts=parts)
 
 
@@ -190,7 +206,16 @@ RECEIPT_STATUSES = {
 }
 INTERMEDIATE_RECEIPT_STATUSES = {"ACCEPTD", "ENROUTE"}
 # The message_state TLV, used when the text has no stat: field.
-MESSAGE_STATES = {1: "ENROUTE", 2: "DELIVRD", 3: "EXPIRED", 4: "DELETED", 5: "UNDELIV", 6: "ACCEPTD", 7: "UNKNOWN", 8: "REJECTD"}
+MESSAGE_STATES = {
+    1: "ENROUTE",
+    2: "DELIVRD",
+    3: "EXPIRED",
+    4: "DELETED",
+    5: "UNDELIV",
+    6: "ACCEPTD",
+    7: "UNKNOWN",
+    8: "REJECTD",
+}
 _RECEIPT_FIELD = re.compile(r"(id|stat|err):(\S*)", re.IGNORECASE)
 
 
@@ -281,7 +306,9 @@ class SmppLink:
 
     def __init__(self, config: SmppConfig, *, mode: str, on_receipt: Callable[[Receipt], None]) -> None:
         if mode not in ("transmitter", "receiver", "transceiver"):
-            raise ImproperlyConfigured(f"SMPP bind mode must be transmitter, receiver or transceiver, not {mode!r}")
+            raise ImproperlyConfigured(
+                f"SMPP bind mode must be transmitter, receiver or transceiver, not {mode!r}"
+            )
         self.config = config
         self.mode = mode
         self.on_receipt = on_receipt
@@ -434,7 +461,7 @@ class SmppProvider(SmsProvider):
             bind=settings.NOTIFICATIONS_SMPP_BIND,
             window=settings.NOTIFICATIONS_SMPP_WINDOW,
             validity_hours=settings.NOTIFICATIONS_SMPP_VALIDITY_HOURS,
-            # SMPP throttling names no reset time; a second is what SMSCs expect (their windows are per second).
+            # SMPP throttling names no reset time; a second is what SMSCs expect (they count per second).
             throttle_seconds=1.0,
         )
 
@@ -482,7 +509,9 @@ class SmppProvider(SmsProvider):
                 try:
                     encoded = encode_sms(message.body)
                 except ValueError as exc:
-                    yield Outcome(message, error=ProviderError(str(exc), permanent=True, status="Failed_Rejected"))
+                    yield Outcome(
+                        message, error=ProviderError(str(exc), permanent=True, status="Failed_Rejected")
+                    )
                     continue
                 flight = _InFlight(message=message, parts=len(encoded.parts))
                 try:
@@ -491,7 +520,9 @@ class SmppProvider(SmsProvider):
                 except (smpplib.exceptions.ConnectionError, OSError) as exc:
                     self.link.close()
                     stop = ProviderError(f"SMPP connection lost: {exc}", attempted=False)
-                    yield Outcome(message, error=ProviderError(f"SMPP connection lost while submitting: {exc}"))
+                    yield Outcome(
+                        message, error=ProviderError(f"SMPP connection lost while submitting: {exc}")
+                    )
                     break
             if stop is not None and queue:
                 yield from not_attempted_outcomes(reversed(queue), stop)
@@ -501,10 +532,14 @@ class SmppProvider(SmsProvider):
             # 2. Read one answer.
             try:
                 pdu = self.link.read()
-            except (smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError, OSError, socket.timeout) as exc:
+            except (smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError, OSError) as exc:
                 # No answer: those in flight may or may not have been taken. Transient, and a new bind.
                 self.link.close()
-                reason = "no submit_sm_resp in time" if isinstance(exc, socket.timeout) else f"connection lost: {exc}"
+                reason = (
+                    "no submit_sm_resp in time"
+                    if isinstance(exc, socket.timeout)
+                    else f"connection lost: {exc}"
+                )
                 for flight in _unique(by_sequence.values()):
                     yield self._outcome(flight, ProviderError(f"SMPP {reason}"))
                 by_sequence.clear()
@@ -513,12 +548,14 @@ class SmppProvider(SmsProvider):
                 continue
             if pdu.command not in ("submit_sm_resp", "generic_nack"):
                 continue
-            flight = by_sequence.pop(pdu.sequence, None)
-            if flight is None:
+            if pdu.sequence not in by_sequence:
                 continue
+            flight = by_sequence.pop(pdu.sequence)
             flight.answered += 1
             if pdu.command == "generic_nack" or pdu.status:
-                error = classify_submit_status(int(pdu.status or 0x08), throttle_seconds=self.throttle_seconds)
+                error = classify_submit_status(
+                    int(pdu.status or 0x08), throttle_seconds=self.throttle_seconds
+                )
                 flight.error = flight.error or error
                 if error.retry_after is not None:
                     stop = error  # send nothing more; collect what is in flight
@@ -582,7 +619,12 @@ class SmppReceiver:
     """Hold a receiver bind, apply every receipt, keep the link alive, reconnect with backoff."""
 
     def __init__(
-        self, config: SmppConfig, *, mode: str = "receiver", min_backoff: float = 1.0, max_backoff: float = 60.0
+        self,
+        config: SmppConfig,
+        *,
+        mode: str = "receiver",
+        min_backoff: float = 1.0,
+        max_backoff: float = 60.0,
     ) -> None:
         self.config = config
         self.min_backoff = min_backoff

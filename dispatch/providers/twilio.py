@@ -46,7 +46,16 @@ DELIVERY_ERRORS = {
     30007: "Failed_Rejected",  # filtered by the carrier
     30008: "Failed_Undelivered",  # unknown error
 }
-INTERMEDIATE_STATUSES = {"queued", "accepted", "scheduled", "sending", "sent", "read", "receiving", "received"}
+INTERMEDIATE_STATUSES = {
+    "queued",
+    "accepted",
+    "scheduled",
+    "sending",
+    "sent",
+    "read",
+    "receiving",
+    "received",
+}
 
 
 def map_status(status: str, error_code: str | None) -> ReportStatus:
@@ -101,7 +110,8 @@ class TwilioProvider(SmsProvider):
     def from_settings(cls) -> TwilioProvider:
         if not (settings.NOTIFICATIONS_TWILIO_ACCOUNT_SID and settings.NOTIFICATIONS_TWILIO_AUTH_TOKEN):
             raise ImproperlyConfigured(
-                "NOTIFICATIONS_TWILIO_ACCOUNT_SID and NOTIFICATIONS_TWILIO_AUTH_TOKEN are required with twilio"
+                "NOTIFICATIONS_TWILIO_ACCOUNT_SID and NOTIFICATIONS_TWILIO_AUTH_TOKEN are required "
+                "with the twilio SMS provider"
             )
         return cls(
             account_sid=settings.NOTIFICATIONS_TWILIO_ACCOUNT_SID,

@@ -23,6 +23,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -105,8 +106,7 @@ def delivery_report_apply(*, report: DeliveryReport, now: datetime | None = None
             status=report.mapped_status, status_changed_at=now, claimed_at=None
         )
         if updated:
-            order_id = found["order_id"]
-            transaction.on_commit(lambda: orders_check_completion([order_id]))
+            transaction.on_commit(partial(orders_check_completion, [found["order_id"]]))
             return _finish(report, ReportState.APPLIED, "", now)
     return _unmatched(report, now)
 
@@ -128,7 +128,9 @@ def _finish(report: DeliveryReport, state: str, reason: str, now: datetime) -> D
     report.reason = reason
     report.processed_at = now
     report.next_attempt_at = None
-    report.save(update_fields=["attempts", "state", "reason", "processed_at", "next_attempt_at", "notification_id"])
+    report.save(
+        update_fields=["attempts", "state", "reason", "processed_at", "next_attempt_at", "notification_id"]
+    )
     if state == ReportState.DEAD:
         logger.warning(
             "dead delivery report %s from %s: %s",

@@ -125,7 +125,7 @@ def notifications_claim(
 ) -> list[Claimed]:
     """Move up to ``limit`` sendable New notifications to Sending and return them (committed)."""
     now = now or timezone.now()
-    model = _model(channel)
+    model: Any = _model(channel)  # the two notification models share every field used here
     with transaction.atomic():
         if provider_paused_until(key=pause_key, now=now) is not None:
             return []
@@ -261,9 +261,15 @@ def _classify(
     """The new state of one notification, and the provider pause this outcome asks for."""
     if outcome.result is not None:
         if provider.accepted_is_final:
-            success, final = EmailStatus.DELIVERED if provider.channel == Channel.EMAIL else SmsStatus.DELIVERED, True
+            success, final = (
+                EmailStatus.DELIVERED if provider.channel == Channel.EMAIL else SmsStatus.DELIVERED,
+                True,
+            )
         else:
-            success, final = EmailStatus.SUCCEEDED if provider.channel == Channel.EMAIL else SmsStatus.ACCEPTED, False
+            success, final = (
+                EmailStatus.SUCCEEDED if provider.channel == Channel.EMAIL else SmsStatus.ACCEPTED,
+                False,
+            )
         return _Record(
             status=success,
             outcome=AttemptOutcome.ACCEPTED,
@@ -485,7 +491,7 @@ def notifications_release_stuck(*, now: datetime | None = None, limit: int = 100
                         provider=row["provider"] or "",
                         outcome=AttemptOutcome.LOST,
                         status=status,
-                        started_at=row["claimed_at"],
+                        started_at=row["claimed_at"] or now,
                         error=error,
                     )
                 )

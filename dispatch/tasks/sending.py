@@ -15,7 +15,9 @@ from dispatch.services.reports import delivery_reports_retry, sandbox_reports_de
 from dispatch.services.sending import notifications_release_stuck, notifications_send
 
 
-@shared_task(name="dispatch.notifications_send", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+@shared_task(
+    name="dispatch.notifications_send", acks_late=True, reject_on_worker_lost=True, ignore_result=True
+)
 def notifications_send_task(channel: str | None = None, **hints: Any) -> dict[str, int]:
     """Send New notifications in batches on one channel ("Email" / "Sms") or both.
 

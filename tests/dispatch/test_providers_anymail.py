@@ -23,15 +23,22 @@ def postmark_api(settings):
     fake = PostmarkFake().start()
     settings.NOTIFICATIONS_EMAIL_PROVIDER = "anymail"
     settings.NOTIFICATIONS_ANYMAIL_ESP = "postmark"
-    settings.ANYMAIL = {"POSTMARK_SERVER_TOKEN": fake.token, "POSTMARK_API_URL": fake.url, "WEBHOOK_SECRET": "a:b"}
+    settings.ANYMAIL = {
+        "POSTMARK_SERVER_TOKEN": fake.token,
+        "POSTMARK_API_URL": fake.url,
+        "WEBHOOK_SECRET": "a:b",
+    }
     yield fake
     fake.stop()
 
 
 def test_an_html_email_goes_to_the_esp_with_our_id_as_metadata_and_waits_for_its_report(postmark_api):
-    template = EmailTemplateFactory(from_address="noreply@etat.no", subject="Hei", body="<p>Hei</p>", content_type="Html")
+    template = EmailTemplateFactory(
+        from_address="noreply@etat.no", subject="Hei", body="<p>Hei</p>", content_type="Html"
+    )
     notification = email_notification(
-        order=OrderFactory(email=True, email_template=template, status=OrderStatus.PROCESSED), to_address="a@domain.com"
+        order=OrderFactory(email=True, email_template=template, status=OrderStatus.PROCESSED),
+        to_address="a@domain.com",
     )
     notifications_send(channel="Email")
 
@@ -49,7 +56,9 @@ def test_an_html_email_goes_to_the_esp_with_our_id_as_metadata_and_waits_for_its
     assert len(notification.provider_reference) == 36
 
 
-@pytest.mark.parametrize(("rule", "status"), [("invalid", "Failed_InvalidEmailFormat"), ("inactive", "Failed_SupressedRecipient")])
+@pytest.mark.parametrize(
+    ("rule", "status"), [("invalid", "Failed_InvalidEmailFormat"), ("inactive", "Failed_SupressedRecipient")]
+)
 def test_a_recipient_the_esp_refuses_fails_at_once(postmark_api, rule, status):
     notification = email_notification(to_address="x@domain.com")
     postmark_api.rules["x@domain.com"] = rule

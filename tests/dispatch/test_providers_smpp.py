@@ -53,7 +53,9 @@ def _receive(fake: SmppFake, count: int) -> SmppReceiver:
 
 
 def _sms(body: str = "Hei fra Altinn", sender: str = "Altinn", number: str = "+4799999999"):
-    order = OrderFactory(sms_template=SmsTemplateFactory(sender_number=sender, body=body), status=OrderStatus.PROCESSED)
+    order = OrderFactory(
+        sms_template=SmsTemplateFactory(sender_number=sender, body=body), status=OrderStatus.PROCESSED
+    )
     return sms_notification(order=order, mobile_number=number)
 
 

@@ -35,11 +35,15 @@ def twilio_api(settings):
 
 
 def _sms(number: str = "+4799999999", sender: str = "Altinn", body: str = "Hei fra Altinn"):
-    order = OrderFactory(sms_template=SmsTemplateFactory(sender_number=sender, body=body), status=OrderStatus.PROCESSED)
+    order = OrderFactory(
+        sms_template=SmsTemplateFactory(sender_number=sender, body=body), status=OrderStatus.PROCESSED
+    )
     return sms_notification(order=order, mobile_number=number)
 
 
-def test_an_sms_is_posted_with_recipient_sender_body_and_a_status_callback_naming_the_notification(twilio_api):
+def test_an_sms_is_posted_with_recipient_sender_body_and_a_status_callback_naming_the_notification(
+    twilio_api,
+):
     notification = _sms(number="0047 999 99 999", body="Hei 😀")
     notifications_send(channel="Sms")
 
@@ -82,7 +86,9 @@ def test_a_batch_reuses_one_http_connection(twilio_api):
     assert len(twilio_api.client_ports) == 1
 
 
-@pytest.mark.parametrize(("rule", "status"), [("invalid", "Failed_InvalidRecipient"), ("stopped", "Failed_BarredReceiver")])
+@pytest.mark.parametrize(
+    ("rule", "status"), [("invalid", "Failed_InvalidRecipient"), ("stopped", "Failed_BarredReceiver")]
+)
 def test_a_refused_recipient_is_a_permanent_failure(twilio_api, rule, status):
     notification = _sms(number="+4790000100")
     twilio_api.rules["+4790000100"] = rule
@@ -123,7 +129,9 @@ def test_a_server_error_or_dropped_connection_is_retried(twilio_api, rule):
     notification.refresh_from_db()
     assert (notification.status, notification.attempts) == ("Accepted", 2)
     outcomes = list(
-        DeliveryAttempt.objects.filter(notification_id=notification.id).order_by("id").values_list("outcome", flat=True)
+        DeliveryAttempt.objects.filter(notification_id=notification.id)
+        .order_by("id")
+        .values_list("outcome", flat=True)
     )
     assert outcomes == [AttemptOutcome.TRANSIENT, AttemptOutcome.ACCEPTED]
 

@@ -40,7 +40,9 @@ def _accepted_sms(**kwargs):
     return sms_notification(**kwargs)
 
 
-def test_a_report_is_matched_by_provider_and_reference_and_completes_the_order(django_capture_on_commit_callbacks):
+def test_a_report_is_matched_by_provider_and_reference_and_completes_the_order(
+    django_capture_on_commit_callbacks,
+):
     notification = _accepted_sms()
     with django_capture_on_commit_callbacks(execute=True):
         report = delivery_report_receive(report=_report())
@@ -61,7 +63,9 @@ def test_the_same_reference_from_another_provider_does_not_match():
 def test_a_report_naming_our_notification_id_matches_without_a_reference():
     notification = email_notification(status="Succeeded", provider="postmark")
     report = delivery_report_receive(
-        report=_report(None, "Failed_Bounced", channel="Email", provider="postmark", notification_id=notification.id)
+        report=_report(
+            None, "Failed_Bounced", channel="Email", provider="postmark", notification_id=notification.id
+        )
     )
     assert report.state == ReportState.APPLIED
     notification.refresh_from_db()

@@ -185,9 +185,9 @@ def test_a_transient_failure_is_retried_after_a_backoff_and_then_delivered(chann
     assert notification.status == "Delivered"
     assert notification.attempts == 2
     outcomes = list(
-        DeliveryAttempt.objects.filter(notification_id=notification.id).order_by("attempt").values_list(
-            "outcome", flat=True
-        )
+        DeliveryAttempt.objects.filter(notification_id=notification.id)
+        .order_by("attempt")
+        .values_list("outcome", flat=True)
     )
     assert outcomes == [AttemptOutcome.TRANSIENT, AttemptOutcome.ACCEPTED]
 
@@ -226,9 +226,9 @@ def test_a_notification_stuck_in_sending_goes_back_to_new_and_is_sent_again(sett
     assert notification.status == "Accepted"
     assert notification.attempts == 2
     outcomes = list(
-        DeliveryAttempt.objects.filter(notification_id=notification.id).order_by("attempt").values_list(
-            "outcome", flat=True
-        )
+        DeliveryAttempt.objects.filter(notification_id=notification.id)
+        .order_by("attempt")
+        .values_list("outcome", flat=True)
     )
     assert outcomes == [AttemptOutcome.LOST, AttemptOutcome.ACCEPTED]
 

@@ -104,8 +104,14 @@ def test_a_twilio_callback_without_or_with_a_wrong_signature_is_401(sent_sms, tw
     path, form, _ = twilio_api.status_callback(message, "delivered")
     client = Client()
     missing = client.post(path, form)
-    forged = client.post(path, form, HTTP_X_TWILIO_SIGNATURE=twilio_api.status_callback(message, "delivered", token="x")[2])
-    tampered = client.post(path, {**form, "MessageStatus": "failed"}, HTTP_X_TWILIO_SIGNATURE=twilio_api.status_callback(message, "delivered")[2])
+    forged = client.post(
+        path, form, HTTP_X_TWILIO_SIGNATURE=twilio_api.status_callback(message, "delivered", token="x")[2]
+    )
+    tampered = client.post(
+        path,
+        {**form, "MessageStatus": "failed"},
+        HTTP_X_TWILIO_SIGNATURE=twilio_api.status_callback(message, "delivered")[2],
+    )
     assert (missing.status_code, forged.status_code, tampered.status_code) == (401, 401, 401)
     assert missing["Content-Type"] == "application/problem+json"
     assert not DeliveryReport.objects.exists()
@@ -119,7 +125,9 @@ def test_a_signed_twilio_callback_without_a_status_is_400(twilio_api, settings):
     form = {"MessageSid": "SM123"}
     url = "https://notify.example.com/notifications/api/v1/webhooks/twilio/status"
     response = Client().post(
-        "/notifications/api/v1/webhooks/twilio/status", form, HTTP_X_TWILIO_SIGNATURE=signature(twilio_api.auth_token, url, form)
+        "/notifications/api/v1/webhooks/twilio/status",
+        form,
+        HTTP_X_TWILIO_SIGNATURE=signature(twilio_api.auth_token, url, form),
     )
     assert response.status_code == 400
     assert response.json()["status"] == 400
@@ -131,7 +139,9 @@ def test_a_twilio_callback_for_an_unknown_message_is_kept_for_later(twilio_api):
     form = {"MessageSid": "SMunknown", "MessageStatus": "delivered"}
     url = "https://notify.example.com/notifications/api/v1/webhooks/twilio/status"
     response = Client().post(
-        "/notifications/api/v1/webhooks/twilio/status", form, HTTP_X_TWILIO_SIGNATURE=signature(twilio_api.auth_token, url, form)
+        "/notifications/api/v1/webhooks/twilio/status",
+        form,
+        HTTP_X_TWILIO_SIGNATURE=signature(twilio_api.auth_token, url, form),
     )
     assert response.status_code == 204
     report = DeliveryReport.objects.get()
@@ -164,23 +174,43 @@ def _sent_email(**kwargs):
 def test_a_postmark_delivery_event_marks_the_email_delivered(postmark):
     notification = _sent_email()
     response = _postmark_post(
-        {"RecordType": "Delivery", "MessageID": "pm-0001", "Recipient": notification.to_address, "DeliveredAt": "2026-01-01T10:00:00Z", "Metadata": {}}
+        {
+            "RecordType": "Delivery",
+            "MessageID": "pm-0001",
+            "Recipient": notification.to_address,
+            "DeliveredAt": "2026-01-01T10:00:00Z",
+            "Metadata": {},
+        }
     )
     assert response.status_code == 204
     notification.refresh_from_db()
     assert notification.status == "Delivered"
     report = DeliveryReport.objects.get()
-    assert (report.provider, report.provider_status, report.state) == ("postmark", "delivered", ReportState.APPLIED)
+    assert (report.provider, report.provider_status, report.state) == (
+        "postmark",
+        "delivered",
+        ReportState.APPLIED,
+    )
 
 
 @pytest.mark.parametrize(
     ("bounce_type", "expected"),
-    [("HardBounce", "Failed_Bounced"), ("BadEmailAddress", "Failed_InvalidEmailFormat"), ("Blocked", "Failed_SupressedRecipient")],
+    [
+        ("HardBounce", "Failed_Bounced"),
+        ("BadEmailAddress", "Failed_InvalidEmailFormat"),
+        ("Blocked", "Failed_SupressedRecipient"),
+    ],
 )
 def test_postmark_bounces_map_to_email_failure_statuses(postmark, bounce_type, expected):
     notification = _sent_email()
     response = _postmark_post(
-        {"RecordType": "Bounce", "Type": bounce_type, "MessageID": "pm-0001", "Email": notification.to_address, "BouncedAt": "2026-01-01T10:00:00Z"}
+        {
+            "RecordType": "Bounce",
+            "Type": bounce_type,
+            "MessageID": "pm-0001",
+            "Email": notification.to_address,
+            "BouncedAt": "2026-01-01T10:00:00Z",
+        }
     )
     assert response.status_code == 204
     notification.refresh_from_db()
@@ -190,7 +220,13 @@ def test_postmark_bounces_map_to_email_failure_statuses(postmark, bounce_type, e
 def test_an_anymail_event_is_matched_by_the_notification_id_in_its_metadata(postmark):
     notification = email_notification(status="Succeeded", provider="postmark", provider_reference=None)
     _postmark_post(
-        {"RecordType": "Delivery", "MessageID": "pm-other", "Recipient": "x@domain.com", "DeliveredAt": "2026-01-01T10:00:00Z", "Metadata": {"notification_id": str(notification.id)}}
+        {
+            "RecordType": "Delivery",
+            "MessageID": "pm-other",
+            "Recipient": "x@domain.com",
+            "DeliveredAt": "2026-01-01T10:00:00Z",
+            "Metadata": {"notification_id": str(notification.id)},
+        }
     )
     notification.refresh_from_db()
     assert notification.status == "Delivered"
@@ -219,7 +255,10 @@ def test_a_malformed_anymail_body_is_400(postmark):
 
 def test_an_esp_that_is_not_configured_has_no_webhook(postmark):
     response = Client().post(
-        "/notifications/api/v1/webhooks/anymail/sendgrid/tracking/", "[]", content_type="application/json", HTTP_AUTHORIZATION=_basic("hook:s3cret")
+        "/notifications/api/v1/webhooks/anymail/sendgrid/tracking/",
+        "[]",
+        content_type="application/json",
+        HTTP_AUTHORIZATION=_basic("hook:s3cret"),
     )
     assert response.status_code == 404
 

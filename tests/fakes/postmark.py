@@ -38,21 +38,33 @@ class PostmarkFake:
                 if rule == "inactive":
                     message = (
                         "You tried to send to a recipient that has been marked as inactive.\n"
-                        f"Found inactive addresses: {to}.\nInactive recipients are ones that have generated a "
+                        f"Found inactive addresses: {to}.\n"
+                        "Inactive recipients are ones that have generated a "
                         "hard bounce or a spam complaint."
                     )
                     return self._answer(422, {"ErrorCode": 406, "Message": message})
                 if rule == "throttle":
-                    return self._answer(429, {"ErrorCode": 429, "Message": "Rate limit exceeded"}, {"Retry-After": "3"})
+                    return self._answer(
+                        429, {"ErrorCode": 429, "Message": "Rate limit exceeded"}, {"Retry-After": "3"}
+                    )
                 if rule == "error":
                     return self._answer(500, {"ErrorCode": 500, "Message": "Internal server error"})
                 fake.requests.append(body)
                 message_id = str(uuid.uuid4())
                 return self._answer(
-                    200, {"To": to, "SubmittedAt": "2026-01-01T10:00:00Z", "MessageID": message_id, "ErrorCode": 0, "Message": "OK"}
+                    200,
+                    {
+                        "To": to,
+                        "SubmittedAt": "2026-01-01T10:00:00Z",
+                        "MessageID": message_id,
+                        "ErrorCode": 0,
+                        "Message": "OK",
+                    },
                 )
 
-            def _answer(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+            def _answer(
+                self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+            ) -> None:
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -67,7 +79,9 @@ class PostmarkFake:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
 
     def start(self) -> PostmarkFake:
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:

@@ -20,7 +20,7 @@ import socket
 import struct
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import smpplib.smpp
@@ -72,7 +72,9 @@ class _Session:
 
 
 class SmppFake:
-    def __init__(self, *, system_id: str = "notify", password: str = "secret", auto_receipt: str | None = "DELIVRD"):
+    def __init__(
+        self, *, system_id: str = "notify", password: str = "secret", auto_receipt: str | None = "DELIVRD"
+    ):
         self.system_id, self.password = system_id, password
         self.auto_receipt = auto_receipt
         self.rules: dict[str, str] = {}
@@ -120,11 +122,14 @@ class SmppFake:
                 pass
             session.sock.close()
 
-    def send_receipt(self, message_id: str, stat: str, *, destination: str = "4799999999", use_tlv: bool = True) -> None:
+    def send_receipt(
+        self, message_id: str, stat: str, *, destination: str = "4799999999", use_tlv: bool = True
+    ) -> None:
         """Queue a delivery receipt; it goes to a receiving session now or when one binds."""
+        now = datetime.now(UTC)
         text = (
             f"id:{message_id} sub:001 dlvrd:{'001' if stat == 'DELIVRD' else '000'} "
-            f"submit date:{datetime.now():%y%m%d%H%M} done date:{datetime.now():%y%m%d%H%M} "
+            f"submit date:{now:%y%m%d%H%M} done date:{now:%y%m%d%H%M} "
             f"stat:{stat} err:000 text:"
         )
         fields: dict[str, Any] = {

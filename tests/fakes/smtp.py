@@ -50,7 +50,9 @@ class _Handler:
     def __init__(self, fake: SmtpFake) -> None:
         self.fake = fake
 
-    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]):
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ):
         self.fake.sessions += 1
         session.host_name = hostname
         return responses
@@ -58,9 +60,9 @@ class _Handler:
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]):
         rule = self.fake.rules.get(address)
         if rule == "refuse":
-            return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
         if rule == "invalid":
-            return "553 5.1.3 <%s>: bad address syntax" % address
+            return f"553 5.1.3 <{address}>: bad address syntax"
         if rule == "defer":
             return "451 4.3.0 Temporary local problem, try again later"
         if rule == "defer-once":
@@ -97,10 +99,14 @@ class SmtpFake:
         self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port, **kwargs)
 
     def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any):
-        ok = isinstance(auth_data, LoginPassword) and (
-            auth_data.login.decode(),
-            auth_data.password.decode(),
-        ) == self.credentials
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and (
+                auth_data.login.decode(),
+                auth_data.password.decode(),
+            )
+            == self.credentials
+        )
         return AuthResult(success=ok, handled=False)
 
     def start(self) -> SmtpFake:

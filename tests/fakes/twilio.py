@@ -41,7 +41,9 @@ class TwilioFake:
                 fake.client_ports.add(self.client_address[1])
                 length = int(self.headers.get("Content-Length", "0"))
                 form = {key: values[0] for key, values in parse_qs(self.rfile.read(length).decode()).items()}
-                expected = "Basic " + base64.b64encode(f"{fake.account_sid}:{fake.auth_token}".encode()).decode()
+                expected = (
+                    "Basic " + base64.b64encode(f"{fake.account_sid}:{fake.auth_token}".encode()).decode()
+                )
                 if self.headers.get("Authorization") != expected:
                     return self._answer(401, {"code": 20003, "message": "Authenticate", "status": 401})
                 if self.path != f"/2010-04-01/Accounts/{fake.account_sid}/Messages.json":
@@ -56,21 +58,44 @@ class TwilioFake:
                     self.connection.shutdown(2)
                     return None
                 if rule == "invalid":
-                    return self._answer(400, {"code": 21211, "message": f"The 'To' number {to} is not valid", "status": 400})
+                    return self._answer(
+                        400, {"code": 21211, "message": f"The 'To' number {to} is not valid", "status": 400}
+                    )
                 if rule == "stopped":
-                    return self._answer(400, {"code": 21610, "message": "Attempt to send to unsubscribed recipient", "status": 400})
+                    return self._answer(
+                        400,
+                        {
+                            "code": 21610,
+                            "message": "Attempt to send to unsubscribed recipient",
+                            "status": 400,
+                        },
+                    )
                 if rule == "throttle":
-                    return self._answer(429, {"code": 20429, "message": "Too Many Requests", "status": 429}, {"Retry-After": "2"})
+                    return self._answer(
+                        429,
+                        {"code": 20429, "message": "Too Many Requests", "status": 429},
+                        {"Retry-After": "2"},
+                    )
                 if rule == "error":
-                    return self._answer(500, {"code": 20500, "message": "Internal Server Error", "status": 500})
+                    return self._answer(
+                        500, {"code": 20500, "message": "Internal Server Error", "status": 500}
+                    )
                 sid = "SM" + uuid.uuid4().hex
                 fake.messages.append({**form, "sid": sid})
                 return self._answer(
                     201,
-                    {"sid": sid, "status": "queued", "to": to, "from": form.get("From"), "body": form.get("Body")},
+                    {
+                        "sid": sid,
+                        "status": "queued",
+                        "to": to,
+                        "from": form.get("From"),
+                        "body": form.get("Body"),
+                    },
                 )
 
-            def _answer(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+            def _answer(
+                self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+            ) -> None:
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -86,7 +111,9 @@ class TwilioFake:
         self.url = f"http://127.0.0.1:{self.port}"
 
     def start(self) -> TwilioFake:
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:
@@ -98,7 +125,12 @@ class TwilioFake:
     ) -> tuple[str, dict[str, str], str]:
         """(path with query, form, X-Twilio-Signature) of the callback Twilio would POST for ``message``."""
         url = message["StatusCallback"]
-        form = {"AccountSid": self.account_sid, "MessageSid": message["sid"], "MessageStatus": status, "To": message["To"]}
+        form = {
+            "AccountSid": self.account_sid,
+            "MessageSid": message["sid"],
+            "MessageStatus": status,
+            "To": message["To"],
+        }
         if error_code:
             form["ErrorCode"] = error_code
         split = urlsplit(url)

@@ -22,6 +22,8 @@ class Command(BaseCommand):
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
         receiver = SmppReceiver.from_settings()
-        self.stdout.write(f"SMPP receiver: {receiver.config.host}:{receiver.config.port} as {receiver.link.mode}")
+        self.stdout.write(
+            f"SMPP receiver: {receiver.config.host}:{receiver.config.port} as {receiver.link.mode}"
+        )
         receiver.serve(stop=stop)
         self.stdout.write(f"SMPP receiver stopped after {receiver.handled} receipt(s)")
