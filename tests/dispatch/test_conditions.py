@@ -58,6 +58,8 @@ def _handler(endpoint: ConditionEndpoint) -> type[BaseHTTPRequestHandler]:
 def endpoint() -> Iterator[ConditionEndpoint]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     server.daemon_threads = True
+    # A client that timed out has gone when the handler answers; that broken pipe is expected.
+    server.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
     fake = ConditionEndpoint(f"http://127.0.0.1:{server.server_address[1]}/condition?order=1")
     server.RequestHandlerClass = _handler(fake)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
@@ -229,14 +231,21 @@ def test_refused_condition_endpoint_is_not_retried(endpoint, settings):
 @pytest.mark.django_db(transaction=True)
 def test_the_endpoint_is_called_with_no_transaction_open_and_the_order_unlocked(endpoint):
     order = conditional_order(endpoint.url)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        worker_pid = cursor.fetchone()[0]
     seen: dict[str, Any] = {}
 
     def inspect(handler: BaseHTTPRequestHandler) -> None:
-        # Another connection, while the worker waits for us: the claim is committed and the row is free.
+        # Another connection, while the worker waits for us: the claim is committed, the row is free and
+        # the worker's connection is idle, not idle in a transaction.
         try:
             with transaction.atomic():
                 locked = Order.objects.select_for_update(nowait=True).get(id=order.id)
                 seen["status"] = locked.status
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT state FROM pg_stat_activity WHERE pid = %s", [worker_pid])
+                seen["worker"] = cursor.fetchone()[0]
         finally:
             connection.close()
         body = b'{"sendNotification": true}'
@@ -249,5 +258,5 @@ def test_the_endpoint_is_called_with_no_transaction_open_and_the_order_unlocked(
 
     result = order_process(order_id=order.id)
 
-    assert seen == {"status": OrderStatus.PROCESSING}
+    assert seen == {"status": OrderStatus.PROCESSING, "worker": "idle"}
     assert result.status == OrderStatus.PROCESSED

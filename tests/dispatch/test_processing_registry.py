@@ -10,11 +10,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
 from dispatch.services.processing import order_process, orders_process_due
 from notifications_project.celery import app as celery_app
-from orders.models import NotificationChannel, OrderStatus, Recipient, SmsNotification
+from orders.models import NotificationChannel, Order, OrderStatus, Recipient, SmsNotification
 from orders.registry.http import NAMES_PATH, ORGANIZATIONS_PATH, PERSONS_PATH
 from tests.factories import OrderFactory, SmsTemplateFactory
 
@@ -58,6 +59,8 @@ class Register:
 def register(settings) -> Iterator[Register]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     server.daemon_threads = True
+    # A client that timed out has gone when the handler answers; that broken pipe is expected.
+    server.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
     fake = Register(f"http://127.0.0.1:{server.server_address[1]}/register/")
 
     class Handler(BaseHTTPRequestHandler):
@@ -92,6 +95,18 @@ def register(settings) -> Iterator[Register]:
 @pytest.fixture(autouse=True)
 def _no_broker(monkeypatch) -> None:
     monkeypatch.setattr(celery_app, "send_task", lambda *args, **kwargs: None)
+
+
+def backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return int(cursor.fetchone()[0])
+
+
+def connection_state(pid: int) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT state FROM pg_stat_activity WHERE pid = %s", [pid])
+        return str(cursor.fetchone()[0])
 
 
 def organization_order():
@@ -149,6 +164,31 @@ def test_registry_outage_keeps_the_order_and_retries_it_with_backoff(register, s
     order.refresh_from_db()
     assert (order.status, order.processing_attempts) == (OrderStatus.PROCESSED, 4)
     assert SmsNotification.objects.filter(order=order).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_registry_is_asked_with_no_transaction_open_and_the_order_unlocked(register, monkeypatch):
+    order = organization_order()
+    worker_pid = backend_pid()
+    seen: list[tuple[str, str]] = []
+    original = register.answer
+
+    def inspect(path: str, body: Any) -> Any:
+        # Another connection, while the worker waits for the register: the order row is free and the
+        # worker's connection is idle, not idle in a transaction.
+        try:
+            with transaction.atomic():
+                status = Order.objects.select_for_update(nowait=True).get(id=order.id).status
+            seen.append((status, connection_state(worker_pid)))
+        finally:
+            connection.close()
+        return original(path, body)
+
+    monkeypatch.setattr(register, "answer", inspect)
+
+    assert order_process(order_id=order.id).status == OrderStatus.PROCESSED
+    assert seen
+    assert set(seen) == {(OrderStatus.PROCESSING, "idle")}
 
 
 def test_registry_timeout_is_an_outage_not_a_failure(register, settings, monkeypatch):
