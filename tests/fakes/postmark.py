@@ -23,6 +23,9 @@ class PostmarkFake:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in separate writes; with Nagle on, each answer waits for the
+            # client's delayed ACK (40 ms) and the fake, not the code under test, sets the pace.
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
                 return
