@@ -270,3 +270,36 @@ def test_the_send_task_sends_both_channels_and_accepts_hints():
     email.refresh_from_db()
     sms.refresh_from_db()
     assert (email.status, sms.status) == ("Succeeded", "Accepted")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_claims_skip_rows_another_worker_holds():
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Event
+
+    from django.db import connection, transaction
+
+    from orders.models import SmsNotification
+
+    held = [sms_notification() for _ in range(2)]
+    free = [sms_notification() for _ in range(3)]
+    locked, release = Event(), Event()
+
+    def other_worker() -> None:
+        # A second connection holds row locks, as a worker in the middle of its own claim does.
+        try:
+            with transaction.atomic():
+                list(SmsNotification.objects.select_for_update().filter(id__in=[n.id for n in held]))
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        future = pool.submit(other_worker)
+        assert locked.wait(10)
+        claimed = notifications_claim(channel="Sms", pause_key="Sms:sandbox", limit=10)
+        release.set()
+        future.result()
+    assert {item.message.notification_id for item in claimed} == {n.id for n in free}
+    assert SmsNotification.objects.filter(status="New").count() == 2
