@@ -258,7 +258,7 @@ def run() -> int:
         _manage("migrate", "--noinput", "-v", "0", env=env)
         _manage("collectstatic", "--noinput", "-v", "0", env=env)
         password = _demo_password(var_dir)
-        _manage("ensure_demo_user", "--username", DEMO_USERNAME, "--password", password, env=env)
+        _manage("ensure_demo_user", f"--username={DEMO_USERNAME}", f"--password={password}", env=env)
         _manage("ensure_groups", "-v", "0", env=env)
         token = subprocess.run(
             [
