@@ -350,6 +350,9 @@ def _supervise(env: dict[str, str], port: str) -> int:
             str(var_dir / "celerybeat-schedule"),
         ],
     }
+    if env.get("NOTIFICATIONS_SMS_PROVIDER") == "smpp":
+        # SMPP delivery receipts arrive over a long-lived receiver bind of their own.
+        commands["smpp-receiver"] = [sys.executable, "manage.py", "run_smpp_receiver"]
     processes = {
         name: subprocess.Popen(cmd, env=env, cwd=BASE_DIR, start_new_session=True)
         for name, cmd in commands.items()
