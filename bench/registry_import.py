@@ -50,7 +50,8 @@ def timed(label: str, rows: int, action: object) -> float:
     return seconds
 
 
-def run(rows: int) -> None:
+def run(rows: int) -> dict[str, float]:
+    """Time validation, import, re-import and lookups; returns rows per second per step."""
     import django
 
     os.environ.setdefault("DEBUG", "true")
@@ -79,18 +80,25 @@ def run(rows: int) -> None:
             assert not result.errors, result.errors[:3]
 
         print(f"PostgreSQL at {os.environ['DATABASE_URL']}")
-        timed("validate only", rows, parse)
-        timed("import (insert)", rows, load)
-        timed("import again (update)", rows, load)
+        rates = {
+            "validate": rows / timed("validate only", rows, parse),
+            "import_insert": rows / timed("import (insert)", rows, load),
+            "import_update": rows / timed("import again (update)", rows, load),
+        }
         assert Person.objects.count() == len(nins)
         assert Organization.objects.count() == len(organizations)
         assert OrganizationContact.objects.count() == 4 * len(organizations)
 
         registry = DatabaseRegistry()
         for count in (1000, len(nins)):
-            timed(f"lookup persons ({count})", count, lambda c=count: registry.persons(nins[:c]))
+            seconds = timed(f"lookup persons ({count})", count, lambda c=count: registry.persons(nins[:c]))
+        rates["lookup_persons"] = len(nins) / seconds
         count = len(organizations)
-        timed(f"lookup organizations ({count})", count, lambda: registry.organizations(organizations))
+        seconds = timed(
+            f"lookup organizations ({count})", count, lambda: registry.organizations(organizations)
+        )
+        rates["lookup_organizations"] = count / seconds
+        return rates
 
 
 def main() -> int:

@@ -1,0 +1,290 @@
+"""The system under test, started for one benchmark run in its production configuration.
+
+* PostgreSQL and Redis: private servers in the run's folder (``notifications_project.embedded``), with
+  fsync on and Redis's append-only file, as in production (``--smoke`` uses throwaway servers).
+* web: gunicorn with sync workers, ``DEBUG=false``, a real ``SECRET_KEY``, JWT authentication against a
+  key set made for the run, no API rate limit (it would be the first thing measured), plain HTTP.
+* Celery: one prefork worker node and beat, with the project's settings.
+* providers: email over SMTP and SMS over SMPP (the production defaults) to the sinks of
+  :mod:`bench.sinks`, each in its own process.
+
+Daytime SMS (the policy of every v1 SMS order) are held back by a send window that is closed for the
+whole run, so the orders of the ingest and large-order workloads stay put once generated instead of
+being sent in the background of later workloads; the send workload uses Anytime SMS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.sinks import (
+    SMPP_PASSWORD,
+    SMPP_SYSTEM_ID,
+    TWILIO_ACCOUNT_SID,
+    TWILIO_AUTH_TOKEN,
+    SinkProcess,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+ORG = "bench"
+WEBHOOK_USER, WEBHOOK_PASSWORD = "reports", secrets.token_urlsafe(12)
+REPORTS_ESP = "sparkpost"  # an ESP whose tracking webhook carries many events per request
+
+
+def closed_sms_window(now: datetime | None = None) -> str:
+    """A 30-minute SMS window (in UTC) twelve hours away: closed for the whole run."""
+    hour = ((now or datetime.now(UTC)) + timedelta(hours=12)).hour
+    return f"{hour:02d}:00-{hour:02d}:30"
+
+
+class Stack:
+    def __init__(
+        self, run_dir: Path, *, throwaway: bool = False, web_workers: int = 2, worker_concurrency: int = 2
+    ) -> None:
+        self.run_dir = run_dir
+        self.throwaway = throwaway
+        self.web_workers = web_workers
+        self.worker_concurrency = worker_concurrency
+        self.env: dict[str, str] = {}
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.sinks: dict[str, SinkProcess] = {}
+        self.base_url = ""
+        self._exit = ExitStack()
+        self._logs: list[Any] = []
+
+    # --- lifecycle ------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        from notifications_project.embedded import free_port, postgres_server, redis_server
+        from notifications_project.tokens import ensure_dev_keys
+
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "logs").mkdir(exist_ok=True)
+        database_url = self._exit.enter_context(
+            postgres_server(self.run_dir / "postgres", throwaway=self.throwaway)
+        )
+        broker_url = self._exit.enter_context(redis_server(self.run_dir / "redis", throwaway=self.throwaway))
+        keys = self.run_dir / "keys"
+        ensure_dev_keys(keys / "jwks.json", keys / "signing-key.pem")
+        for kind in ("smtp", "smpp"):
+            self.sinks[kind] = SinkProcess(kind, self.run_dir / "logs")
+        port = free_port()
+        self.base_url = f"http://127.0.0.1:{port}"
+        (self.run_dir / "var" / "static").mkdir(parents=True, exist_ok=True)
+        inherited = {
+            key: value
+            for key, value in os.environ.items()
+            # Only the basics: the caller's service settings (a test run's, a developer's) stay out.
+            if key in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "VIRTUAL_ENV")
+        }
+        self.env = {
+            **inherited,
+            "PYTHONPATH": str(BASE_DIR),
+            "DJANGO_SETTINGS_MODULE": "notifications_project.settings",
+            "DEBUG": "false",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SECURE_SSL_REDIRECT": "false",
+            "NOTIFICATIONS_RATE_LIMIT_PER_MINUTE": "0",
+            "DATABASE_URL": database_url,
+            "CELERY_BROKER_URL": broker_url,
+            "NOTIFICATIONS_VAR_DIR": str(self.run_dir / "var"),
+            "NOTIFICATIONS_BASE_URI": self.base_url,
+            "NOTIFICATIONS_JWKS_FILE": str(keys / "jwks.json"),
+            "NOTIFICATIONS_JWT_SIGNING_KEY_FILE": str(keys / "signing-key.pem"),
+            "PORT": str(port),
+            # Providers: the production defaults, pointed at the sinks.
+            "NOTIFICATIONS_EMAIL_PROVIDER": "smtp",
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(self.sinks["smtp"].port),
+            "NOTIFICATIONS_SMS_PROVIDER": "smpp",
+            "NOTIFICATIONS_SMPP_HOST": "127.0.0.1",
+            "NOTIFICATIONS_SMPP_PORT": str(self.sinks["smpp"].port),
+            "NOTIFICATIONS_SMPP_SYSTEM_ID": SMPP_SYSTEM_ID,
+            "NOTIFICATIONS_SMPP_PASSWORD": SMPP_PASSWORD,
+            "NOTIFICATIONS_SMS_TIME_ZONE": "UTC",
+            "NOTIFICATIONS_SMS_SEND_WINDOW": closed_sms_window(),
+            # Delivery-report webhooks: Twilio's (one report per request) and an ESP's (many per request).
+            "NOTIFICATIONS_TWILIO_ACCOUNT_SID": TWILIO_ACCOUNT_SID,
+            "NOTIFICATIONS_TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
+            "NOTIFICATIONS_TWILIO_CALLBACK_BASE_URI": self.base_url,
+            "NOTIFICATIONS_ANYMAIL_ESP": REPORTS_ESP,
+            "ANYMAIL_WEBHOOK_SECRET": f"{WEBHOOK_USER}:{WEBHOOK_PASSWORD}",
+        }
+        self._manage("migrate", "--noinput", "-v", "0")
+        python = sys.executable
+        self._spawn(
+            "web",
+            [
+                python,
+                "-m",
+                "gunicorn",
+                "notifications_project.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(self.web_workers),
+                "--worker-class",
+                "sync",
+                "--backlog",
+                "2048",
+                "--log-level",
+                "warning",
+            ],
+        )
+        self._spawn(
+            "worker",
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "notifications_project",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                str(self.worker_concurrency),
+                "--hostname",
+                "bench@%h",
+            ],
+        )
+        self._spawn(
+            "beat",
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "notifications_project",
+                "beat",
+                "--loglevel",
+                "WARNING",
+                "--schedule",
+                str(self.run_dir / "celerybeat-schedule"),
+            ],
+        )
+        self._wait_ready()
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for process in self.processes.values():
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        for sink in self.sinks.values():
+            sink.stop()
+        for log in self._logs:
+            log.close()
+        self._exit.close()
+
+    def __enter__(self) -> Stack:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- helpers --------------------------------------------------------------------------------------
+
+    def _manage(self, *args: str) -> None:
+        log = self.run_dir / "logs" / "manage.log"
+        with log.open("a") as out:
+            result = subprocess.run(
+                [sys.executable, str(BASE_DIR / "manage.py"), *args],
+                env=self.env,
+                cwd=BASE_DIR,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                check=False,
+            )
+        if result.returncode:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{log.read_text()[-3000:]}")
+
+    def _spawn(self, name: str, command: list[str]) -> None:
+        log = (self.run_dir / "logs" / f"{name}.log").open("wb")
+        self._logs.append(log)
+        self.processes[name] = subprocess.Popen(
+            command, env=self.env, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def _wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        web_ready = worker_ready = False
+        while time.monotonic() < deadline:
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    tail = (self.run_dir / "logs" / f"{name}.log").read_text(errors="replace")[-3000:]
+                    raise RuntimeError(f"{name} exited with {process.returncode}:\n{tail}")
+            if not web_ready:
+                try:
+                    with urllib.request.urlopen(f"{self.base_url}/health", timeout=2) as response:
+                        web_ready = response.status == 200
+                except OSError:
+                    pass
+            if not worker_ready:
+                log = (self.run_dir / "logs" / "worker.log").read_text(errors="replace")
+                worker_ready = " ready." in log
+            if web_ready and worker_ready:
+                return
+            time.sleep(0.2)
+        raise RuntimeError(
+            f"the service did not start within {timeout:.0f}s (web {web_ready}, worker {worker_ready})"
+        )
+
+    def root_pids(self) -> list[int]:
+        """Our processes outside the harness's process tree: PostgreSQL (pg_ctl detaches it)."""
+        pid_file = self.run_dir / "postgres" / "postmaster.pid"
+        try:
+            return [int(pid_file.read_text().split()[0])]
+        except (OSError, ValueError, IndexError):
+            return []
+
+    def worker_pids(self) -> list[int]:
+        """The Celery worker node and its pool processes."""
+        from bench.sysload import descendants
+
+        return sorted(descendants([self.processes["worker"].pid]))
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "web": f"gunicorn, {self.web_workers} sync workers",
+            "worker": f"celery prefork, concurrency {self.worker_concurrency}, plus beat",
+            "postgresql": "private server, fsync " + ("off (smoke)" if self.throwaway else "on"),
+            "redis": "private server, "
+            + ("no persistence (smoke)" if self.throwaway else "append-only file"),
+            "email": f"SMTP to the aiosmtpd sink (own process, port {self.sinks['smtp'].port})",
+            "sms": f"SMPP to the fake SMSC (own process, port {self.sinks['smpp'].port})",
+            "sms_window": self.env["NOTIFICATIONS_SMS_SEND_WINDOW"] + " UTC (closed during the run)",
+        }
+
+    def token(self) -> str:
+        """A bearer token of the benchmark's service owner, valid for the run."""
+        from notifications_project.tokens import mint_token
+
+        pem = Path(self.env["NOTIFICATIONS_JWT_SIGNING_KEY_FILE"]).read_bytes()
+        return mint_token(org=ORG, expires_in=6 * 3600, signing_key_pem=pem)
+
+
+def dump(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
