@@ -217,6 +217,15 @@ NOTIFICATIONS_RATE_LIMIT_PER_MINUTE = env_int("NOTIFICATIONS_RATE_LIMIT_PER_MINU
 # How long an Idempotency-Key is remembered (a replay within it returns the original response).
 NOTIFICATIONS_IDEMPOTENCY_RETENTION_HOURS = env_int("NOTIFICATIONS_IDEMPOTENCY_RETENTION_HOURS", 24)
 
+# --- The newer ("future") API: order chains, instant orders, shipments and the status feed ---
+# Status feed entries are deleted this many days after they were written (the reference keeps 90).
+NOTIFICATIONS_STATUS_FEED_RETENTION_DAYS = env_int("NOTIFICATIONS_STATUS_FEED_RETENTION_DAYS", 90)
+# What sends an instant order's one message synchronously: the pipeline's provider and recording code,
+# named here so the orders app need not import the pipeline.
+NOTIFICATIONS_INSTANT_SENDER = env_str(
+    "NOTIFICATIONS_INSTANT_SENDER", "dispatch.services.instant.instant_notification_send"
+)
+
 # --- Outbound requests to caller-supplied URLs (condition endpoints, callbacks) and the HTTP registry ---
 # Internal ranges (loopback, link-local, private) are refused unless listed here as CIDRs.
 NOTIFICATIONS_OUTBOUND_ALLOWED_NETWORKS = env_list("NOTIFICATIONS_OUTBOUND_ALLOWED_NETWORKS", [])
@@ -226,6 +235,11 @@ NOTIFICATIONS_OUTBOUND_MAX_RESPONSE_BYTES = env_int("NOTIFICATIONS_OUTBOUND_MAX_
 # --- Admin ---
 # How long the admin dashboard's numbers are reused (0 computes them on every view of the admin index).
 NOTIFICATIONS_DASHBOARD_CACHE_SECONDS = env_int("NOTIFICATIONS_DASHBOARD_CACHE_SECONDS", 30)
+
+# --- Personal data ---
+# Days an order stays whole after it became final; then its texts, addresses, identifiers and the
+# providers' raw answers are purged and only statuses, counts and times remain (0 keeps everything).
+NOTIFICATIONS_RETENTION_DAYS = env_int("NOTIFICATIONS_RETENTION_DAYS", 90)
 
 # --- Contact registry ---
 NOTIFICATIONS_REGISTRY_BACKEND = env_str("NOTIFICATIONS_REGISTRY_BACKEND", "database")  # or "http"
@@ -347,6 +361,17 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["notifications_project.auth.ServiceOwnerAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["notifications_project.auth.IsServiceOwner"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+# Housekeeping: expired Idempotency-Keys, and the content of orders past NOTIFICATIONS_RETENTION_DAYS.
+CELERY_BEAT_SCHEDULE["idempotency-keys-purge"] = {
+    "task": "dispatch.idempotency_keys_purge",
+    "schedule": timedelta(hours=1),
+    "options": {"expires": 3600},
+}
+CELERY_BEAT_SCHEDULE["notification-content-purge"] = {
+    "task": "dispatch.notification_content_purge",
+    "schedule": timedelta(hours=1),
+    "options": {"expires": 3600},
+}
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "notifications_project.problems.problem_exception_handler",

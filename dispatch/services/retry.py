@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from dispatch.models import Channel
 from dispatch.services.expiry import email_expires_at, sms_expires_at
+from dispatch.services.retention import PURGED_ADDRESS_REGEX, is_purged_address
 from notifications_project.problems import ConflictError
 from orders.audit import AuditAction, AuditEntry, AuditOutcome, audit_record
 from orders.models import (
@@ -85,10 +86,14 @@ def retryable_statuses(model: type[EmailNotification] | type[SmsNotification]) -
     return RETRYABLE_EMAIL_STATUSES if model is EmailNotification else RETRYABLE_SMS_STATUSES
 
 
-def _refusal(status: str, order_status: str, model: type[EmailNotification] | type[SmsNotification]) -> str:
+def _refusal(
+    status: str, order_status: str, model: type[EmailNotification] | type[SmsNotification], address: str = ""
+) -> str:
     """Why a notification in ``status`` of an order in ``order_status`` cannot be retried, or ""."""
     if order_status == OrderStatus.CANCELLED:
         return "its order is cancelled"
+    if is_purged_address(address):
+        return "its content was purged (retention): there is no address to send to"
     if status in retryable_statuses(model):
         return ""
     if status == "Failed_RecipientReserved":
@@ -132,6 +137,10 @@ def _enqueue_send(channel: str) -> None:
         logger.warning("could not enqueue %s; the send sweep will pick the retry up", SEND_TASK)
 
 
+def _address_field(model: type[EmailNotification] | type[SmsNotification]) -> str:
+    return "to_address" if model is EmailNotification else "mobile_number"
+
+
 def _channel(model: type[EmailNotification] | type[SmsNotification]) -> str:
     return Channel.EMAIL if model is EmailNotification else Channel.SMS
 
@@ -140,7 +149,10 @@ def _retry_one(notification: Notification, actor: Actor) -> str:
     """Retry one notification; returns "" when done, otherwise why it was refused (both audited)."""
     model = type(notification)
     order_status = Order.objects.values_list("status", flat=True).get(id=notification.order_id)
-    reason = _refusal(notification.status, order_status, model)
+    address = (
+        notification.to_address if isinstance(notification, EmailNotification) else notification.mobile_number
+    )
+    reason = _refusal(notification.status, order_status, model, address)
     now = timezone.now()
     if not reason:
         with transaction.atomic():
@@ -225,6 +237,7 @@ def order_notifications_retry(*, order: Order, actor: Actor) -> RetrySummary:
                 rows: list[Notification] = list(
                     model.objects.select_for_update(skip_locked=True)
                     .filter(order_id=order.id, status__in=statuses)
+                    .exclude(**{f"{_address_field(model)}__regex": PURGED_ADDRESS_REGEX})
                     .order_by("created_at", "id")[:ORDER_RETRY_CHUNK]
                 )
                 if not rows:
