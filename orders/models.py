@@ -23,7 +23,9 @@ __all__ = [
     "NotificationChannel",
     "IdempotencyKey",
     "Order",
+    "OrderChain",
     "OrderStatus",
+    "OrderType",
     "Organization",
     "OrganizationContact",
     "Person",
@@ -31,6 +33,7 @@ __all__ = [
     "SendingTimePolicy",
     "SmsNotification",
     "SmsStatus",
+    "StatusFeedEntry",
 ]
 
 
@@ -46,6 +49,14 @@ class OrderStatus(models.TextChoices):
 ORDER_FINAL_STATUSES = frozenset(
     {OrderStatus.COMPLETED, OrderStatus.SEND_CONDITION_NOT_MET, OrderStatus.CANCELLED}
 )
+
+
+class OrderType(models.TextChoices):
+    """What kind of shipment an order is (the reference's OrderType; composed emails are not offered)."""
+
+    NOTIFICATION = "Notification"  # a v1 order, or the main notification of an order chain
+    REMINDER = "Reminder"  # a reminder of an order chain: an order of its own, sent later
+    INSTANT = "Instant"  # one message sent synchronously by POST /future/orders/instant/*
 
 
 class NotificationChannel(models.TextChoices):
@@ -113,9 +124,47 @@ class TimestampedModel(models.Model):
         abstract = True
 
 
+class OrderChain(models.Model):
+    """One request to ``POST /future/orders`` or ``/future/orders/instant/*``: its orders and its receipt.
+
+    The id is the receipt's ``notificationOrderId``. The unique constraint on (creator, idempotencyId,
+    type) is what makes a repeated request safe, for as long as the chain exists (the reference's
+    ``orderschain`` index); chains and instant orders are separate namespaces, as there.
+    """
+
+    class Type(models.TextChoices):
+        NOTIFICATION = "Notification"
+        INSTANT = "Instant"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    creator = models.CharField(max_length=100)
+    idempotency_id = models.CharField(max_length=255)
+    type = models.CharField(max_length=16, choices=Type.choices)
+    # The request as the client sent it (the reference keeps it too), for support and audits.
+    request = models.JSONField()
+    # The 201 body, returned again (as 200) for a repeat. Null while an instant order's send is under way.
+    receipt = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["creator", "idempotency_id", "type"], name="order_chain_idempotency_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+
 class Order(TimestampedModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     creator = models.CharField(max_length=100)
+    type = models.CharField(max_length=16, choices=OrderType.choices, default=OrderType.NOTIFICATION)
+    # The order chain this order is the main notification, a reminder or the instant order of.
+    chain = models.ForeignKey(
+        OrderChain, null=True, blank=True, on_delete=models.CASCADE, related_name="orders"
+    )
     senders_reference = models.CharField(max_length=500, null=True, blank=True)
     requested_send_time = models.DateTimeField()
     notification_channel = models.CharField(max_length=16, choices=NotificationChannel.choices)
@@ -176,6 +225,36 @@ class Order(TimestampedModel):
 
     def __str__(self) -> str:
         return str(self.id)
+
+
+class StatusFeedEntry(models.Model):
+    """An order that reached a final status, as ``GET /future/shipment/feed`` reports it.
+
+    Written once per order (the unique order), in the transaction that makes the order final; the id is
+    the feed's ``sequenceNumber``. Recipients are a snapshot of the notifications at that moment, with
+    their stored statuses (mapped to the lifecycle names when read).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="feed_entry")
+    creator = models.CharField(max_length=100)
+    order_status = models.CharField(max_length=24, choices=OrderStatus.choices)
+    # When the order reached that status (the entry's lastUpdate).
+    last_update = models.DateTimeField()
+    # [{"channel": "Email"|"Sms", "destination": ..., "status": ..., "lastUpdate": ...}, ...]
+    recipients = models.JSONField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            # The feed: one creator's entries by sequence number, either direction.
+            models.Index(fields=["creator", "id"], name="status_feed_creator_seq"),
+            # The purge of entries past their retention.
+            models.Index(fields=["created_at"], name="status_feed_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id}: {self.order_id} {self.order_status}"
 
 
 class Recipient(models.Model):

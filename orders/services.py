@@ -15,12 +15,22 @@ from django.utils import timezone
 
 from notifications_project import celery_app
 from notifications_project.problems import ApplicationError, ConflictError
+from orders.feed import status_feed_record
 from orders.idempotency import IdempotencyClaim, idempotency_complete
-from orders.models import NotificationChannel, Order, OrderStatus, Recipient, SendingTimePolicy
+from orders.models import (
+    NotificationChannel,
+    Order,
+    OrderChain,
+    OrderStatus,
+    OrderType,
+    Recipient,
+    SendingTimePolicy,
+)
 from orders.registry import get_registry
 from orders.registry.base import ContactRegistry, RegistryUnavailable
 from orders.selectors import order_get_with_status
 from templates.models import EmailTemplate, SmsTemplate
+from templates.sms import sms_part_count
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +91,15 @@ class RecipientLookup:
 class OrderReceipt:
     order: Order
     recipient_lookup: RecipientLookup | None
+
+    @property
+    def sms_part_count(self) -> int | None:
+        return order_sms_part_count(self.order)
+
+
+def order_sms_part_count(order: Order) -> int | None:
+    """Parts of the SMS text as registered (None without one); keywords may change it per recipient."""
+    return sms_part_count(order.sms_template.body) if order.sms_template is not None else None
 
 
 def _reaches(channel: str, emails: bool, mobiles: bool) -> bool:
@@ -150,11 +169,15 @@ def recipient_lookup_summarise(
     )
 
 
-def receipt_body(*, order_id: UUID, lookup: RecipientLookup | None) -> dict[str, Any]:
+def receipt_body(
+    *, order_id: UUID, lookup: RecipientLookup | None, sms_parts: int | None = None
+) -> dict[str, Any]:
     """The 202 receipt, as the API returns it and as an idempotent replay returns it again."""
     body: dict[str, Any] = {"orderId": str(order_id)}
     if lookup is not None:
         body["recipientLookup"] = lookup.as_receipt()
+    if sms_parts is not None:
+        body["smsPartCount"] = sms_parts
     return body
 
 
@@ -176,6 +199,92 @@ def _enqueue_processing(order_id: UUID) -> None:
             exc_info=True,
             extra={"order_id": str(order_id)},
         )
+
+
+def order_insert(
+    *,
+    creator: str,
+    notification_channel: str,
+    recipients: Sequence[RecipientData],
+    requested_send_time: datetime,
+    now: datetime,
+    lookup: RecipientLookup | None,
+    senders_reference: str | None = None,
+    condition_endpoint: str | None = None,
+    ignore_reservation: bool | None = None,
+    resource_id: str | None = None,
+    resource_action: str | None = None,
+    email_template: EmailTemplateData | None = None,
+    sms_template: SmsTemplateData | None = None,
+    sending_time_policy: str | None = None,
+    order_type: str = OrderType.NOTIFICATION,
+    chain: OrderChain | None = None,
+) -> Order:
+    """Insert a Registered order with its templates and recipients (in bulk, position = list index).
+
+    Call it inside a transaction; it makes no network call and enqueues nothing (see
+    ``order_enqueue_if_due``). ``lookup`` is the registration lookup, whose reservations are stored on
+    the recipients. Without ``sending_time_policy``, SMS-bearing orders are Daytime, email ones Anytime.
+    """
+    reservations = lookup.reservations if lookup else {}
+    if senders_reference is not None and not senders_reference.strip():
+        senders_reference = None  # whitespace-only is no reference, as in the reference's column
+    email_row = sms_row = None
+    if email_template is not None:
+        email_row = EmailTemplate.objects.create(
+            from_address=email_template.from_address or settings.NOTIFICATIONS_DEFAULT_EMAIL_FROM,
+            subject=email_template.subject,
+            body=email_template.body,
+            content_type=email_template.content_type,
+        )
+    if sms_template is not None:
+        sms_row = SmsTemplate.objects.create(
+            sender_number=sms_template.sender_number or settings.NOTIFICATIONS_DEFAULT_SMS_SENDER,
+            body=sms_template.body,
+        )
+    order = Order.objects.create(
+        creator=creator,
+        type=order_type,
+        chain=chain,
+        senders_reference=senders_reference,
+        requested_send_time=requested_send_time,
+        notification_channel=notification_channel,
+        sending_time_policy=sending_time_policy or _sending_time_policy(notification_channel),
+        ignore_reservation=ignore_reservation,
+        resource_id=resource_id,
+        resource_action=resource_action,
+        condition_endpoint=condition_endpoint,
+        email_template=email_row,
+        sms_template=sms_row,
+        status=OrderStatus.REGISTERED,
+        status_changed_at=now,
+        recipient_lookup=lookup.as_receipt() if lookup else None,
+    )
+    Recipient.objects.bulk_create(
+        (
+            Recipient(
+                order=order,
+                position=position,
+                email_address=r.email_address,
+                mobile_number=r.mobile_number,
+                organization_number=r.organization_number,
+                national_identity_number=r.national_identity_number,
+                is_reserved=reservations.get(r.national_identity_number)
+                if r.national_identity_number
+                else None,
+            )
+            for position, r in enumerate(recipients)
+        ),
+        batch_size=RECIPIENT_BATCH_SIZE,
+    )
+    return order
+
+
+def order_enqueue_if_due(order: Order, *, now: datetime) -> None:
+    """Hand a due order to the pipeline after the current transaction commits (a later one waits)."""
+    if order.requested_send_time <= now:
+        order_id = order.id
+        transaction.on_commit(lambda: _enqueue_processing(order_id))
 
 
 def order_create(
@@ -204,7 +313,6 @@ def order_create(
     With ``idempotency``, the client's key is marked done with the receipt in the same transaction.
     """
     now = timezone.now()
-    send_time = requested_send_time or now
     try:
         lookup = recipient_lookup_summarise(
             channel=notification_channel, recipients=recipients, registry=registry or get_registry()
@@ -212,67 +320,32 @@ def order_create(
     except RegistryUnavailable:
         logger.warning("contact registry unavailable at registration; the receipt has no recipientLookup")
         lookup = None
-    reservations = lookup.reservations if lookup else {}
-    if senders_reference is not None and not senders_reference.strip():
-        senders_reference = None  # whitespace-only is no reference, as in the reference's column
 
     with transaction.atomic():
-        email_row = sms_row = None
-        if email_template is not None:
-            email_row = EmailTemplate.objects.create(
-                from_address=email_template.from_address or settings.NOTIFICATIONS_DEFAULT_EMAIL_FROM,
-                subject=email_template.subject,
-                body=email_template.body,
-                content_type=email_template.content_type,
-            )
-        if sms_template is not None:
-            sms_row = SmsTemplate.objects.create(
-                sender_number=sms_template.sender_number or settings.NOTIFICATIONS_DEFAULT_SMS_SENDER,
-                body=sms_template.body,
-            )
-        order = Order.objects.create(
+        order = order_insert(
             creator=creator,
-            senders_reference=senders_reference,
-            requested_send_time=send_time,
             notification_channel=notification_channel,
-            sending_time_policy=_sending_time_policy(notification_channel),
+            recipients=recipients,
+            requested_send_time=requested_send_time or now,
+            now=now,
+            lookup=lookup,
+            senders_reference=senders_reference,
+            condition_endpoint=condition_endpoint,
             ignore_reservation=ignore_reservation,
             resource_id=resource_id,
             resource_action=resource_action,
-            condition_endpoint=condition_endpoint,
-            email_template=email_row,
-            sms_template=sms_row,
-            status=OrderStatus.REGISTERED,
-            status_changed_at=now,
-            recipient_lookup=lookup.as_receipt() if lookup else None,
+            email_template=email_template,
+            sms_template=sms_template,
         )
-        Recipient.objects.bulk_create(
-            (
-                Recipient(
-                    order=order,
-                    position=position,
-                    email_address=r.email_address,
-                    mobile_number=r.mobile_number,
-                    organization_number=r.organization_number,
-                    national_identity_number=r.national_identity_number,
-                    is_reserved=reservations.get(r.national_identity_number)
-                    if r.national_identity_number
-                    else None,
-                )
-                for position, r in enumerate(recipients)
-            ),
-            batch_size=RECIPIENT_BATCH_SIZE,
-        )
+        receipt = OrderReceipt(order=order, recipient_lookup=lookup)
         if idempotency is not None:
             idempotency_complete(
                 claim=idempotency,
                 order=order,
                 status=202,
-                body=receipt_body(order_id=order.id, lookup=lookup),
+                body=receipt_body(order_id=order.id, lookup=lookup, sms_parts=receipt.sms_part_count),
             )
-        if send_time <= now:
-            order_id = order.id
-            transaction.on_commit(lambda: _enqueue_processing(order_id))
+        order_enqueue_if_due(order, now=now)
     logger.info(
         "order %s registered: %s, %d recipient(s)",
         order.id,
@@ -280,7 +353,7 @@ def order_create(
         len(recipients),
         extra={"order_id": str(order.id), "creator": creator},
     )
-    return OrderReceipt(order=order, recipient_lookup=lookup)
+    return receipt
 
 
 def order_cancel(*, order_id: UUID, creator: str) -> Order:
@@ -290,12 +363,15 @@ def order_cancel(*, order_id: UUID, creator: str) -> Order:
     that is already cancelled is returned as it is; any other state is a conflict.
     """
     now = timezone.now()
-    cancelled = Order.objects.filter(
-        id=order_id,
-        creator=creator,
-        status=OrderStatus.REGISTERED,
-        requested_send_time__gt=now + CANCEL_MARGIN,
-    ).update(status=OrderStatus.CANCELLED, status_changed_at=now, updated_at=now)
+    with transaction.atomic():
+        cancelled = Order.objects.filter(
+            id=order_id,
+            creator=creator,
+            status=OrderStatus.REGISTERED,
+            requested_send_time__gt=now + CANCEL_MARGIN,
+        ).update(status=OrderStatus.CANCELLED, status_changed_at=now, updated_at=now)
+        if cancelled:
+            status_feed_record(order_ids=[order_id])
     order = order_get_with_status(order_id=order_id, creator=creator)
     if order is None:
         raise OrderNotFound("No order with this id was found.")

@@ -5,6 +5,8 @@ else is final. Only ``Processed`` orders are considered: notifications are gener
 transaction that moves an order out of ``Processing``, so a ``Processing`` order has none yet and must not
 look "done". Call the check after the transaction that recorded a final status has committed; the sweep
 catches any check that ran too early (two last notifications finishing in concurrent transactions).
+
+The order's status feed entry is written in the transaction that completes it (``orders.feed``).
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from __future__ import annotations
 import logging
 import uuid
 
+from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from orders.feed import status_feed_record
 from orders.models import (
     EMAIL_PENDING_STATUSES,
     SMS_PENDING_STATUSES,
@@ -47,11 +51,14 @@ def order_complete_if_done(*, order_id: uuid.UUID) -> bool:
     caller completed it first (the update is conditional, so a duplicate call changes nothing).
     """
     now = timezone.now()
-    completed = (
-        _done_orders()
-        .filter(id=order_id)
-        .update(status=OrderStatus.COMPLETED, status_changed_at=now, updated_at=now)
-    )
+    with transaction.atomic():
+        completed = (
+            _done_orders()
+            .filter(id=order_id)
+            .update(status=OrderStatus.COMPLETED, status_changed_at=now, updated_at=now)
+        )
+        if completed:
+            status_feed_record(order_ids=[order_id])
     if completed:
         logger.info("order completed", extra={"order_id": str(order_id)})
     return completed == 1
@@ -66,11 +73,15 @@ def orders_complete(*, batch_size: int = 500) -> int:
         if not batch:
             break
         # The done-test is repeated in the UPDATE: a row may have changed since it was read.
-        completed = (
-            _done_orders()
-            .filter(id__in=batch)
-            .update(status=OrderStatus.COMPLETED, status_changed_at=now, updated_at=now)
-        )
+        with transaction.atomic():
+            completed = (
+                _done_orders()
+                .filter(id__in=batch)
+                .update(status=OrderStatus.COMPLETED, status_changed_at=now, updated_at=now)
+            )
+            if completed:
+                # Orders of the batch someone else completed meanwhile already have their entry.
+                status_feed_record(order_ids=batch)
         total += completed
         if len(batch) < batch_size:
             break

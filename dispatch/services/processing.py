@@ -50,6 +50,7 @@ from dispatch.services.generation import (
     lookup_numbers,
     recipient_resolve,
 )
+from orders.feed import status_feed_record
 from orders.models import Order, OrderStatus, Recipient
 from orders.registry import get_registry
 from orders.registry.base import ContactRegistry, RegistryUnavailable
@@ -240,6 +241,8 @@ def _commit(claim: Claim, generator: OrderGenerator, *, note: str, failed_checks
         if not moved:
             raise ClaimLost
         rows = generator.copy_into()
+        if status == OrderStatus.COMPLETED:
+            status_feed_record(order_ids=[claim.order_id])
         if generator.counts.new:
             transaction.on_commit(_enqueue_send)
     logger.info(
@@ -265,14 +268,17 @@ def _process_claimed(claim: Claim) -> None:
         failed_checks = decision.failed_checks
         if decision.action is ConditionAction.STOP:
             now = timezone.now()
-            _fenced(claim).update(
-                status=OrderStatus.SEND_CONDITION_NOT_MET,
-                status_changed_at=now,
-                next_attempt_at=None,
-                processing_note=decision.note,
-                condition_checks_failed=failed_checks,
-                updated_at=now,
-            )
+            with transaction.atomic():
+                stopped = _fenced(claim).update(
+                    status=OrderStatus.SEND_CONDITION_NOT_MET,
+                    status_changed_at=now,
+                    next_attempt_at=None,
+                    processing_note=decision.note,
+                    condition_checks_failed=failed_checks,
+                    updated_at=now,
+                )
+                if stopped:
+                    status_feed_record(order_ids=[order.id])
             logger.info("send condition not met", extra={"order_id": str(order.id)})
             return
         if decision.action is ConditionAction.RETRY:

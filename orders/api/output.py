@@ -120,6 +120,15 @@ SMS_WIRE_STATUSES = [status for status in SmsStatus.values if status != SmsStatu
 _TTL_STATUSES = frozenset({EmailStatus.FAILED_TTL, SmsStatus.FAILED_TTL})
 
 
+SMS_PART_COUNT_HELP = (
+    "Orders with an SMS text: how many parts (segments) the text is sent as, and billed as. GSM-7 "
+    "(including the extension table, whose characters count twice, and Norwegian æøåÆØÅ) holds 160 "
+    "characters in one part and 153 per part beyond; any other character makes the text UCS-2, 70 and "
+    "67. With $recipientName$ or $recipientNumber$ each recipient's text is counted again after "
+    "substitution and stored per notification."
+)
+
+
 def order_url(order_id: object, suffix: str = "") -> str:
     """The absolute URL of an order (the Location header and ``links``)."""
     return f"{settings.NOTIFICATIONS_BASE_URI}{API_PATH}/orders/{order_id}{suffix}"
@@ -155,9 +164,15 @@ class NotificationOrderRequestResponseSerializer(serializers.Serializer[OrderRec
         required=False,
         help_text="Present when a recipient is given by national identity number or organization number.",
     )
+    smsPartCount = serializers.IntegerField(
+        required=False,
+        help_text=SMS_PART_COUNT_HELP,
+    )
 
     def to_representation(self, instance: OrderReceipt) -> dict[str, Any]:
-        return receipt_body(order_id=instance.order.id, lookup=instance.recipient_lookup)
+        return receipt_body(
+            order_id=instance.order.id, lookup=instance.recipient_lookup, sms_parts=instance.sms_part_count
+        )
 
 
 # --- Orders ----------------------------------------------------------------------------------------

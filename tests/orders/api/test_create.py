@@ -187,7 +187,7 @@ def test_receipt_has_the_location_of_the_order(api_client: APIClient, settings: 
 
     order_id = response.json()["orderId"]
     assert response["Location"] == f"https://notifications.example.no/notifications/api/v1/orders/{order_id}"
-    assert response.json() == {"orderId": order_id}
+    assert response.json() == {"orderId": order_id, "smsPartCount": 1}
 
 
 def test_receipt_reports_the_recipient_lookup(
