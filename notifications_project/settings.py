@@ -356,11 +356,6 @@ CELERY_BEAT_SCHEDULE["notifications-release-stuck"] = {
 }
 CELERY_BEAT_SCHEDULE["delivery-reports-retry"] = {"task": "dispatch.delivery_reports_retry", **_sweep}
 CELERY_BEAT_SCHEDULE["sandbox-reports-deliver"] = {"task": "dispatch.sandbox_reports_deliver", **_sweep}
-
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["notifications_project.auth.ServiceOwnerAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["notifications_project.auth.IsServiceOwner"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 # Housekeeping: expired Idempotency-Keys, and the content of orders past NOTIFICATIONS_RETENTION_DAYS.
 CELERY_BEAT_SCHEDULE["idempotency-keys-purge"] = {
     "task": "dispatch.idempotency_keys_purge",
@@ -372,6 +367,11 @@ CELERY_BEAT_SCHEDULE["notification-content-purge"] = {
     "schedule": timedelta(hours=1),
     "options": {"expires": 3600},
 }
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["notifications_project.auth.ServiceOwnerAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["notifications_project.auth.IsServiceOwner"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "notifications_project.problems.problem_exception_handler",
