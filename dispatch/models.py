@@ -1,10 +1,13 @@
-"""Sending bookkeeping: every provider attempt, every delivery report, provider pauses, sandbox mail.
+"""Sending bookkeeping: every provider attempt, every delivery report, provider pauses and health, sandbox
+mail, the status callback outbox with its attempts and signing secrets, and counters for ``/metrics``.
 
 The notifications themselves live in ``orders``; these tables refer to them by id and channel (two
 notification tables, so no foreign key), which also keeps the audit trail when an order is deleted.
 """
 
 from __future__ import annotations
+
+import uuid
 
 from django.db import models
 from django.db.models import Q
@@ -156,3 +159,177 @@ class SandboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.recipient}"
+
+
+# --- Status callbacks ---------------------------------------------------------------------------------
+
+
+class CallbackEvent(models.TextChoices):
+    NOTIFICATION_STATUS = "notification.status"  # a notification reached a final status
+    ORDER_STATUS = "order.status"  # an order reached a final status (Completed, SendConditionNotMet)
+
+
+class CallbackState(models.TextChoices):
+    PENDING = "pending"  # to be POSTed (again) at next_attempt_at
+    DELIVERED = "delivered"  # the receiver answered 2xx
+    FAILED = "failed"  # given up: past give_up_at, or the address is refused by the outbound guard
+
+
+class CallbackDelivery(models.Model):
+    """One status callback to an order's ``statusCallbackUrl``: the outbox row and its delivery state.
+
+    Written in the transaction that records the status it reports, so an event is never lost and never
+    announced for a status that was rolled back. The payload is the snapshot of that moment.
+    """
+
+    # The event's id in the payload: receivers deduplicate on it (delivery is at least once).
+    event_id = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
+    # "<kind>:<id>:<status>:<status_changed_at>": the same transition recorded twice makes one row.
+    event_key = models.CharField(max_length=150, unique=True)
+    event_type = models.CharField(max_length=24, choices=CallbackEvent.choices)
+    creator = models.CharField(max_length=100)
+    order_id = models.UUIDField()
+    notification_id = models.UUIDField(null=True, blank=True)
+    channel = models.CharField(max_length=8, choices=Channel.choices, blank=True, default="")
+    status = models.CharField(max_length=40)
+    url = models.URLField(max_length=2000)
+    payload = models.JSONField()
+    state = models.CharField(max_length=10, choices=CallbackState.choices, default=CallbackState.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField()
+    # Due time while pending; while a worker is posting it, the end of that worker's lease.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    give_up_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        verbose_name_plural = "callback deliveries"
+        indexes = [
+            # The delivery claim: pending rows by due time (small: delivered rows leave it).
+            models.Index(
+                fields=["next_attempt_at"], name="callback_due", condition=Q(state="pending")
+            ),
+            # Admin: newest first, and the search by order or notification id.
+            models.Index(fields=["-created_at"], name="callback_created"),
+            models.Index(fields=["order_id"], name="callback_order"),
+            models.Index(
+                fields=["notification_id"],
+                name="callback_notification",
+                condition=Q(notification_id__isnull=False),
+            ),
+        ]
+        permissions = [("resend_callbackdelivery", "Can re-send status callbacks")]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.status} of {self.notification_id or self.order_id}"
+
+
+class CallbackAttempt(models.Model):
+    """One POST of a callback: when, how long, and what the receiver answered."""
+
+    delivery = models.ForeignKey(CallbackDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    attempt = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(default=0)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    # The start of the receiver's answer, for support (an error page says why it refused).
+    response_body = models.TextField(blank=True, default="")
+
+    class Meta:
+        indexes = [
+            # A delivery's attempts in order (its admin page).
+            models.Index(fields=["delivery", "started_at"], name="callback_attempt_delivery"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.attempt} {self.status_code or self.error[:40]}"
+
+
+class CallbackSecret(models.Model):
+    """A creator's signing key for callbacks. The newest active one signs; after a rotation the one before
+    it co-signs for ``NOTIFICATIONS_CALLBACK_SECRET_GRACE_HOURS``, so receivers can switch without a gap."""
+
+    creator = models.CharField(max_length=100)
+    secret = models.CharField(max_length=100)
+    created_at = models.DateTimeField()
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        indexes = [
+            # The signer's read: a creator's active secrets, newest first.
+            models.Index(fields=["creator", "-created_at"], name="callback_secret_creator"),
+        ]
+        permissions = [("rotate_callbacksecret", "Can rotate callback signing secrets")]
+
+    def __str__(self) -> str:
+        return f"{self.creator} secret of {self.created_at:%Y-%m-%d %H:%M}"
+
+
+# --- SMS provider failover ----------------------------------------------------------------------------
+
+
+class ProviderState(models.TextChoices):
+    HEALTHY = "healthy"  # gets its configured share
+    DOWN = "down"  # gets no share (unless every provider is down)
+    PROBING = "probing"  # half-open: a small share, to learn whether it has recovered
+
+
+class ProviderHealth(models.Model):
+    """The current health of one SMS provider, shared by every worker (absent row: healthy)."""
+
+    key = models.CharField(max_length=80, primary_key=True)  # "<channel>:<provider>"
+    state = models.CharField(max_length=8, choices=ProviderState.choices, default=ProviderState.HEALTHY)
+    changed_at = models.DateTimeField()
+    reason = models.TextField(blank=True, default="")
+
+    class Meta:
+        verbose_name_plural = "provider health"
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.state}"
+
+
+class ProviderHealthEvent(models.Model):
+    """A provider's share changed: it went down, started probing, or recovered; with the numbers why."""
+
+    created_at = models.DateTimeField()
+    key = models.CharField(max_length=80)
+    from_state = models.CharField(max_length=8, choices=ProviderState.choices)
+    to_state = models.CharField(max_length=8, choices=ProviderState.choices)
+    reason = models.TextField()
+    attempts = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)  # 90th percentile in the window
+
+    class Meta:
+        indexes = [models.Index(fields=["-created_at"], name="provider_health_event_created")]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.from_state} → {self.to_state}"
+
+
+# --- Metrics ------------------------------------------------------------------------------------------
+
+
+class MetricCounter(models.Model):
+    """A Prometheus counter (or histogram bucket) kept in PostgreSQL, shared by every process and host.
+
+    Senders add to it once per recorded chunk, so the web process's ``/metrics`` shows what every worker
+    did, and a restart resets nothing.
+    """
+
+    name = models.CharField(max_length=100)
+    # Label pairs as Prometheus writes them, sorted: 'channel="Sms",provider="smpp"'.
+    labels = models.CharField(max_length=400, blank=True, default="")
+    value = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["name", "labels"], name="metric_counter_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}{{{self.labels}}} {self.value}"

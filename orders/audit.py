@@ -21,6 +21,8 @@ class AuditAction(models.TextChoices):
     REGISTRY_DELETE = "registry_delete", "Registry entry deleted"
     REGISTRY_IMPORT = "registry_import", "Registry CSV import"
     REPORT_REAPPLY = "report_reapply", "Delivery report re-applied"
+    CALLBACK_RESEND = "callback_resend", "Status callback re-sent"
+    CALLBACK_SECRET_ROTATE = "callback_secret_rotate", "Callback secret rotated"
 
 
 class AuditOutcome(models.TextChoices):

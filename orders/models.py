@@ -175,6 +175,8 @@ class Order(TimestampedModel):
     resource_id = models.CharField(max_length=500, null=True, blank=True)
     resource_action = models.CharField(max_length=200, null=True, blank=True)
     condition_endpoint = models.URLField(max_length=2000, null=True, blank=True)
+    # Where final notification statuses and the order's completion are POSTed, signed (dispatch.callbacks).
+    status_callback_url = models.URLField(max_length=2000, null=True, blank=True)
     email_template = models.OneToOneField(
         EmailTemplate, null=True, blank=True, on_delete=models.PROTECT, related_name="order"
     )
