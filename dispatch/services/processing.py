@@ -18,6 +18,12 @@ Per order:
    unique constraint on (order, recipient position, address) would refuse a second set of rows anyway.
 5. After commit, the send task is enqueued (the send sweep is the safety net if the broker is down).
 
+Failures (registry outage, a bug, a worker that keeps dying on the order) retry with capped backoff, but
+not forever: retries never go past the order's *processing deadline*, the latest expiry any of its
+notifications could have (``requestedSendTime`` + 48 h for email, the SMS rules for SMS). Once that has
+passed, anything generated would expire unsent, so a claim after a failure ends the order instead:
+``Completed`` with no notifications and the reason in ``processing_note``.
+
 Every status move is a conditional UPDATE; a duplicate or late task message finds nothing to claim and
 changes nothing. Cancelled orders are never claimed: cancelling is itself a conditional move from
 ``Registered``.
@@ -44,6 +50,7 @@ from dispatch.services.conditions import (
     condition_check,
     condition_decide,
 )
+from dispatch.services.expiry import email_expires_at, sms_expires_at
 from dispatch.services.generation import (
     OrderGenerator,
     RecipientRow,
@@ -51,7 +58,7 @@ from dispatch.services.generation import (
     recipient_resolve,
 )
 from orders.feed import status_feed_record
-from orders.models import Order, OrderStatus, Recipient
+from orders.models import NotificationChannel, Order, OrderStatus, Recipient
 from orders.registry import get_registry
 from orders.registry.base import ContactRegistry, RegistryUnavailable
 
@@ -139,15 +146,56 @@ def _fenced(claim: Claim) -> QuerySet[Order]:
     )
 
 
+def processing_deadline(order: Order) -> datetime:
+    """The latest expiry a notification of this order could have: processing it later sends nothing."""
+    send_time = order.requested_send_time
+    expiries = []
+    # Preferred channels may fall back to the other channel, so they count both.
+    if order.notification_channel != NotificationChannel.SMS:
+        expiries.append(email_expires_at(send_time))
+    if order.notification_channel != NotificationChannel.EMAIL:
+        expiries.append(sms_expires_at(send_time, order.sending_time_policy))
+    return max(expiries)
+
+
 def _retry_later(claim: Claim, *, at: datetime, note: str, **fields: Any) -> None:
-    """Leave the order Processing with a retry time; the due-order sweep claims it again then."""
+    """Leave the order Processing with a retry time; the due-order sweep claims it again then.
+
+    The retry is never later than the processing deadline, so the claim that gives up comes on time.
+    """
+    order = Order.objects.only("requested_send_time", "notification_channel", "sending_time_policy").get(
+        id=claim.order_id
+    )
+    at = min(at, processing_deadline(order))
     now = timezone.now()
     _fenced(claim).update(next_attempt_at=at, processing_note=note, updated_at=now, **fields)
     logger.info("order processing postponed: %s", note, extra={"order_id": str(claim.order_id)})
 
 
+def _give_up(claim: Claim, *, deadline: datetime, last_note: str) -> None:
+    """End an order that could not be processed before its deadline: Completed, without notifications."""
+    now = timezone.now()
+    note = (
+        f"Processing gave up after {claim.attempt - 1} attempt(s): every notification would have expired "
+        f"by {deadline.isoformat()}."
+    )
+    if last_note:
+        note += f" Last failure: {last_note}"
+    with transaction.atomic():
+        ended = _fenced(claim).update(
+            status=OrderStatus.COMPLETED,
+            status_changed_at=now,
+            next_attempt_at=None,
+            processing_note=note,
+            updated_at=now,
+        )
+        if ended:
+            status_feed_record(order_ids=[claim.order_id])
+    logger.warning("order processing given up: %s", note, extra={"order_id": str(claim.order_id)})
+
+
 def _registry_backoff(attempt: int) -> timedelta:
-    """Exponential backoff for registry outages, capped; the order is retried until it works."""
+    """Exponential backoff for failed processing, capped; retried until the processing deadline."""
     base: timedelta = settings.NOTIFICATIONS_REGISTRY_RETRY_DELAY
     cap: timedelta = settings.NOTIFICATIONS_REGISTRY_RETRY_MAX_DELAY
     return min(cap, base * (1 << min(max(attempt - 1, 0), 20)))
@@ -256,6 +304,12 @@ def _commit(claim: Claim, generator: OrderGenerator, *, note: str, failed_checks
 
 def _process_claimed(claim: Claim) -> None:
     order = Order.objects.select_related("email_template", "sms_template").get(id=claim.order_id)
+    deadline = processing_deadline(order)
+    # A re-claim past the deadline follows failures (a retry, or a lease left by a dead worker); a first
+    # claim past it is processed, and its notifications end as Failed_TTL like any expired ones.
+    if claim.attempt > 1 and timezone.now() >= deadline:
+        _give_up(claim, deadline=deadline, last_note=order.processing_note)
+        return
     notes: list[str] = []
     failed_checks = order.condition_checks_failed
     if order.condition_endpoint:
@@ -294,7 +348,7 @@ def _process_claimed(claim: Claim) -> None:
     try:
         generator = _generate(order, claim, get_registry(), now)
     except RegistryUnavailable as exc:
-        retry_at = timezone.now() + _registry_backoff(claim.attempt)
+        retry_at = min(timezone.now() + _registry_backoff(claim.attempt), deadline)
         _retry_later(
             claim,
             at=retry_at,
