@@ -1,9 +1,14 @@
 """Delivery-report webhooks, one per provider that reports over HTTP, authenticated as it signs.
 
 Every request is authenticated before its content is interpreted: 401 (problem details) without valid
-credentials, 400 for a body that is not a report, 503 when the database cannot take it (the provider
+credentials, 413 for a body over ``NOTIFICATIONS_WEBHOOK_MAX_BYTES`` (judged by its Content-Length, before
+anything is read), 400 for a body that is not a report, 503 when the database cannot take it (the provider
 retries), 204 once the report is stored. A report that cannot be applied is still stored (dead, with a
 reason): the provider is never asked to resend what we cannot use.
+
+Twilio signs the form fields, so its body has to be read to check the signature: it is split into fields
+by ``urllib.parse`` alone (nothing of it is used yet) and a body that cannot be split is a 401 like any
+other unverifiable request, never a 400 to an unauthenticated caller.
 """
 
 from __future__ import annotations
@@ -14,10 +19,13 @@ import json
 import logging
 import uuid
 from typing import Any
+from urllib.parse import parse_qsl
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -51,6 +59,37 @@ def _unavailable() -> JsonResponse:
     return _problem(503, "A dependency of the service is temporarily unavailable.", Retry_After="30")
 
 
+def _too_large(request: HttpRequest) -> JsonResponse | None:
+    """413 when the declared body is over the webhook limit; None when it may be read."""
+    limit = settings.NOTIFICATIONS_WEBHOOK_MAX_BYTES
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0  # Django reads such a body as empty
+    if length > limit:
+        return _problem(413, "Payload Too Large", f"A delivery report is at most {limit} bytes.")
+    return None
+
+
+def _form_fields(request: HttpRequest) -> dict[str, str] | None:
+    """The form fields of the body (the last value of a repeated one), or None when it is not a form."""
+    if request.content_type == "multipart/form-data":
+        try:
+            return {key: request.POST.get(key, "") for key in request.POST}
+        except (MultiPartParserError, SuspiciousOperation):
+            return None
+    try:
+        pairs = parse_qsl(
+            request.body.decode("utf-8"),
+            keep_blank_values=True,
+            strict_parsing=bool(request.body),
+            max_num_fields=settings.DATA_UPLOAD_MAX_NUMBER_FIELDS,
+        )
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return dict(pairs)
+
+
 # --- Twilio -------------------------------------------------------------------------------------------
 
 
@@ -62,9 +101,12 @@ def twilio_status(request: HttpRequest) -> HttpResponse:
     given = request.headers.get("X-Twilio-Signature", "")
     if not token or not given:
         return _unauthorized("missing X-Twilio-Signature")
-    params = {key: request.POST.get(key, "") for key in request.POST}
+    too_large = _too_large(request)
+    if too_large is not None:
+        return too_large
+    params = _form_fields(request)
     url = twilio.callback_base() + request.get_full_path()
-    if not constant_time_compare(given, twilio.signature(token, url, params)):
+    if params is None or not constant_time_compare(given, twilio.signature(token, url, params)):
         return _unauthorized("invalid X-Twilio-Signature")
     sid, status = (
         params.get("MessageSid") or params.get("SmsSid"),
@@ -133,6 +175,9 @@ def anymail_tracking(request: HttpRequest, esp: str) -> HttpResponse:
         raise Http404
     if not _basic_auth_ok(request):
         return _unauthorized("missing or wrong credentials", basic=True)
+    too_large = _too_large(request)
+    if too_large is not None:
+        return too_large
     view = _anymail_view(esp)()
     try:
         view.run_validators(request)  # the ESP's own signature check, where it has one

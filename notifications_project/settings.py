@@ -149,6 +149,8 @@ STATIC_ROOT = VAR_DIR / "static"
 
 # Requests larger than this are refused with 413 before they are parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("NOTIFICATIONS_MAX_REQUEST_BYTES", 10 * 1024 * 1024)
+# Delivery-report webhooks take far less: a larger body is refused with 413 before it is read.
+NOTIFICATIONS_WEBHOOK_MAX_BYTES = env_int("NOTIFICATIONS_WEBHOOK_MAX_BYTES", 1024 * 1024)
 
 # --- Security (the defaults are the production ones; DEBUG relaxes them for local use) ---
 SECURE_CONTENT_TYPE_NOSNIFF = True

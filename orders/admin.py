@@ -29,8 +29,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Count, Model, Q, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
@@ -185,7 +184,10 @@ class OpsModelAdmin(ModelAdminBase):
         def wrapped(request: HttpRequest, object_id: str) -> HttpResponseBase:
             if request.method != "POST":
                 return HttpResponse(status=405, headers={"Allow": "POST"})
-            obj = get_object_or_404(self.get_queryset(request), pk=object_id)
+            # get_object answers None for a malformed id too (a 404, not a 500 on the UUID cast).
+            obj = self.get_object(request, object_id)
+            if obj is None:
+                raise Http404
             return view(request, obj)
 
         return self.admin_site.admin_view(wrapped)
