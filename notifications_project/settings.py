@@ -285,6 +285,11 @@ _sweep = {
 CELERY_BEAT_SCHEDULE["orders-process-due"] = {"task": "dispatch.orders_process_due", **_sweep}
 CELERY_BEAT_SCHEDULE["notifications-expire"] = {"task": "dispatch.notifications_expire", **_sweep}
 CELERY_BEAT_SCHEDULE["orders-complete"] = {"task": "dispatch.orders_complete", **_sweep}
+CELERY_BEAT_SCHEDULE["status-feed-purge"] = {
+    "task": "orders.status_feed_purge",
+    "schedule": timedelta(hours=1),
+    "options": {"expires": 3600},
+}
 
 # --- Sending (see the README's "Sending") ---
 # Provider per channel: email sandbox|smtp|anymail|<dotted Django email backend>; SMS sandbox|smpp|twilio.
@@ -395,7 +400,15 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "NotificationChannelEnum": "orders.api.serializers.CHANNEL_VALUES",
+        "OrderLifecycleEnum": "orders.api.future.output.ORDER_LIFECYCLE",
+        "FinalOrderLifecycleEnum": "orders.api.future.output.FEED_ORDER_LIFECYCLE",
+        "NotificationLifecycleEnum": "orders.api.future.output.NOTIFICATION_LIFECYCLE",
+        "ShipmentTypeEnum": "orders.api.future.output.SHIPMENT_TYPES",
+        "OrderChainTypeEnum": "orders.api.future.output.CHAIN_TYPES",
+        "RecipientTypeEnum": "orders.api.future.output.RECIPIENT_TYPES",
+    },
 }
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")

@@ -17,6 +17,7 @@ from orders.models import (
     SMS_SUCCESS_STATUSES,
     EmailNotification,
     Order,
+    OrderChain,
     Recipient,
     SmsNotification,
 )
@@ -119,3 +120,46 @@ def sms_notification_list(*, order_id: UUID, creator: str) -> OrderNotifications
         .order_by("recipient_position", "created_at", "id")
     )
     return OrderNotifications(order=order, notifications=rows)
+
+
+# --- The future API: order chains and shipments ----------------------------------------------------
+
+
+def order_chain_get(*, chain_id: UUID, creator: str) -> OrderChain | None:
+    """The chain with its orders (and their SMS templates, for the part count): two queries."""
+    orders = Order.objects.select_related("sms_template").defer("recipient_lookup", "processing_note")
+    return (
+        OrderChain.objects.filter(id=chain_id, creator=creator)
+        .prefetch_related(Prefetch("orders", queryset=orders))
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class Shipment:
+    order: Order
+    emails: list[EmailNotification]
+    sms: list[SmsNotification]
+
+
+def shipment_get(*, order_id: UUID, creator: str) -> Shipment | None:
+    """An order (of any type) with every notification's address and status: three queries."""
+    order = (
+        Order.objects.filter(id=order_id, creator=creator)
+        .only("id", "senders_reference", "type", "status", "status_changed_at")
+        .first()
+    )
+    if order is None:
+        return None
+    ordering = ("recipient_position", "created_at", "id")
+    emails = list(
+        EmailNotification.objects.filter(order_id=order.id)
+        .only("id", "to_address", "status", "status_changed_at")
+        .order_by(*ordering)
+    )
+    sms = list(
+        SmsNotification.objects.filter(order_id=order.id)
+        .only("id", "mobile_number", "status", "status_changed_at")
+        .order_by(*ordering)
+    )
+    return Shipment(order=order, emails=emails, sms=sms)
