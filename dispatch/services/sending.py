@@ -396,6 +396,9 @@ def _apply(
     now: datetime,
     savepoints: bool,
 ) -> None:
+    if not savepoints:
+        # Acceptances are nearly every outcome: one UPDATE per claim for all of them, not one per row.
+        updates = _apply_accepted(model, provider_name, updates, now=now)
     for claim, record in updates:
         values: dict[str, Any] = {
             "status": record.status,
@@ -429,6 +432,73 @@ def _apply(
                 record.status,
                 extra={"notification_id": str(claim.message.notification_id)},
             )
+
+
+# The fields an acceptance sets (see _classify); anything else goes through the row-by-row path.
+_ACCEPTED_FIELDS = frozenset({"provider_reference", "last_error", "not_before"})
+
+
+def _apply_accepted(
+    model: NotificationModel,
+    provider_name: str,
+    updates: Iterable[tuple[Claimed, _Record]],
+    *,
+    now: datetime,
+) -> list[tuple[Claimed, _Record]]:
+    """Record the plain acceptances with one UPDATE per (claim, status); return the other updates.
+
+    The same conditional UPDATE as the row-by-row path (still ours: Sending with our claim's
+    ``claimed_at``), joined to the ids and references. A duplicate provider reference fails the whole
+    statement with IntegrityError, and the caller redoes the chunk row by row with savepoints.
+    """
+    groups: dict[tuple[str, datetime], list[tuple[Claimed, str]]] = {}
+    rest: list[tuple[Claimed, _Record]] = []
+    for claim, record in updates:
+        fields = record.fields
+        if (
+            record.outcome == AttemptOutcome.ACCEPTED
+            and fields.keys() == _ACCEPTED_FIELDS
+            and fields["last_error"] == ""
+            and fields["not_before"] is None
+            and isinstance(fields["provider_reference"], str)
+        ):
+            groups.setdefault((record.status, claim.claimed_at), []).append(
+                (claim, fields["provider_reference"])
+            )
+        else:
+            rest.append((claim, record))
+    table = model._meta.db_table
+    for (status, claimed_at), rows in groups.items():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                UPDATE {table} AS n
+                   SET status = %s, status_changed_at = %s, claimed_at = NULL, provider = %s,
+                       provider_reference = v.reference, last_error = '', not_before = NULL
+                  FROM unnest(%s::uuid[], %s::text[]) AS v(id, reference)
+                 WHERE n.id = v.id AND n.status = 'Sending' AND n.claimed_at = %s
+                RETURNING n.id
+                """,
+                [
+                    status,
+                    now,
+                    provider_name,
+                    [claim.message.notification_id for claim, _ in rows],
+                    [reference for _, reference in rows],
+                    claimed_at,
+                ],
+            )
+            recorded = {row[0] for row in cursor.fetchall()}
+        for claim, _ in rows:
+            if claim.message.notification_id not in recorded:
+                # The stuck-send sweep released it, or a delivery report already finished it.
+                logger.warning(
+                    "notification %s was no longer ours to record (%s)",
+                    claim.message.notification_id,
+                    status,
+                    extra={"notification_id": str(claim.message.notification_id)},
+                )
+    return rest
 
 
 def orders_check_completion(order_ids: Iterable[uuid.UUID]) -> None:
