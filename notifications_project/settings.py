@@ -396,7 +396,15 @@ SPECTACULAR_SETTINGS = {
     "`Processed` is reported as `Processed` (not as `Completed`); `succeeded` counts SMS in Accepted and "
     "Delivered in every endpoint; recipients per order, text lengths and request size have limits; "
     "malformed JSON, wrong types, unknown enum values and non-UUID ids are 400 problems; the singular "
-    "`/order/{id}...` paths of the old documentation are served as aliases.",
+    "`/order/{id}...` paths of the old documentation are served as aliases.\n\n"
+    # The same for the newer API under /future (details in each operation and in the README).
+    "The newer API under `/future` (order chains with reminders, instant orders, shipments and the status "
+    "feed) follows it too, with these improvements: the `Location` of a new chain is served "
+    "(`GET /future/orders/chain/{id}`); receipts carry `smsPartCount`; a concurrent duplicate gets the "
+    "first receipt (not a 500); status feed entries are visible at once and never out of order, and "
+    "cancelled orders appear in the feed; a contact registry outage is a 503 NOT-00004, not a 500. "
+    "Recipients by external identity, composed emails and the deprecated `/future/orders/instant` are "
+    "not offered.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
