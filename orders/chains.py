@@ -141,6 +141,18 @@ def _prefetch(shipments: Sequence[ShipmentRequest], registry: ContactRegistry) -
     )
 
 
+def storable_request(data: Any) -> Any:
+    """The request as JSON PostgreSQL can store: jsonb has no NUL character, and fields the API does not
+    read are not validated, so a NUL there becomes U+FFFD instead of failing the request."""
+    if isinstance(data, str):
+        return data.replace("\x00", "\ufffd")
+    if isinstance(data, dict):
+        return {storable_request(key): storable_request(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [storable_request(item) for item in data]
+    return data
+
+
 def shipment_receipt(order: Order) -> dict[str, Any]:
     """A shipment as the receipt lists it: id, sender's reference and (SMS) part count; nulls left out."""
     body: dict[str, Any] = {"shipmentId": str(order.id)}
@@ -211,7 +223,7 @@ def chain_create(
                 creator=creator,
                 idempotency_id=request.idempotency_id,
                 type=OrderChain.Type.NOTIFICATION,
-                request=request.raw,
+                request=storable_request(request.raw),
                 created_at=now,
             )
             orders: list[Order] = []

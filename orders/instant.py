@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from notifications_project.problems import ConflictError
-from orders.chains import ChainReceipt, TemporaryFailure, chain_receipt_body
+from orders.chains import ChainReceipt, TemporaryFailure, chain_receipt_body, storable_request
 from orders.idempotency import IN_FLIGHT_LEASE, RETRY_AFTER_SECONDS
 from orders.models import (
     EmailNotification,
@@ -143,7 +143,7 @@ def _insert(
         creator=creator,
         idempotency_id=idempotency_id,
         type=OrderChain.Type.INSTANT,
-        request=raw,
+        request=storable_request(raw),
         created_at=now,
     )
     common: dict[str, Any] = {

@@ -727,3 +727,20 @@ def test_a_shipment_of_a_chain_reads_on_the_v1_endpoints_too(api_client: APIClie
 
     assert response.status_code == 200
     assert response.json()["recipients"] == [{"mobileNumber": "+4799999999"}]
+
+
+def test_the_request_is_kept_with_the_chain_even_with_nul_characters_in_fields_nobody_reads(
+    api_client: APIClient,
+) -> None:
+    response = post_future(api_client, "/orders", chain(idempotencyId="kept", extra={"note": "a\u0000b"}))
+
+    assert response.status_code == 201
+    stored = OrderChain.objects.get(id=response.json()["notificationOrderId"]).request
+    assert (stored["idempotencyId"], stored["extra"]) == ("kept", {"note": "a\ufffdb"})
+
+
+def test_nul_characters_in_fields_that_are_read_are_a_400(api_client: APIClient) -> None:
+    response = post_future(api_client, "/orders", chain(sendersReference="a\u0000b"))
+
+    assert response.status_code == 400
+    assert "sendersReference" in response.json()["errors"]

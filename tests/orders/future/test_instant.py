@@ -389,3 +389,13 @@ def test_a_caller_without_a_creator_gets_403_and_nothing_is_sent_or_kept(make_to
         assert post_future(client, path, body).status_code == 403
     assert not SandboxMessage.objects.exists()
     assert not OrderChain.objects.exists()
+
+
+def test_the_request_is_kept_with_the_instant_order(api_client: APIClient) -> None:
+    body = {**instant_sms(), "note": "a\u0000b"}
+
+    response = post_future(api_client, "/orders/instant/sms", body)
+
+    stored = OrderChain.objects.get(id=response.json()["notificationOrderId"]).request
+    assert stored["recipientSms"] == body["recipientSms"]
+    assert stored["note"] == "a\ufffdb"
