@@ -208,9 +208,7 @@ class CallbackDelivery(models.Model):
         verbose_name_plural = "callback deliveries"
         indexes = [
             # The delivery claim: pending rows by due time (small: delivered rows leave it).
-            models.Index(
-                fields=["next_attempt_at"], name="callback_due", condition=Q(state="pending")
-            ),
+            models.Index(fields=["next_attempt_at"], name="callback_due", condition=Q(state="pending")),
             # Admin: newest first, and the search by order or notification id.
             models.Index(fields=["-created_at"], name="callback_created"),
             models.Index(fields=["order_id"], name="callback_order"),

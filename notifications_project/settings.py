@@ -375,6 +375,60 @@ CELERY_BEAT_SCHEDULE["notification-content-purge"] = {
     "options": {"expires": 3600},
 }
 
+# --- Status callbacks (see the README's "Status callbacks") ---
+# statusCallbackUrl must be an absolute https URL; http is accepted too when this is on (default: DEBUG).
+NOTIFICATIONS_CALLBACK_ALLOW_HTTP = env_bool("NOTIFICATIONS_CALLBACK_ALLOW_HTTP", DEBUG)
+# A callback is retried, backing off from BASE and doubling up to MAX, until MAX_AGE after its event.
+NOTIFICATIONS_CALLBACK_MAX_AGE_SECONDS = env_float("NOTIFICATIONS_CALLBACK_MAX_AGE_SECONDS", 24 * 3600.0)
+NOTIFICATIONS_CALLBACK_RETRY_BASE_SECONDS = env_float("NOTIFICATIONS_CALLBACK_RETRY_BASE_SECONDS", 10.0)
+NOTIFICATIONS_CALLBACK_RETRY_MAX_SECONDS = env_float("NOTIFICATIONS_CALLBACK_RETRY_MAX_SECONDS", 3600.0)
+NOTIFICATIONS_CALLBACK_TIMEOUT_SECONDS = env_float("NOTIFICATIONS_CALLBACK_TIMEOUT_SECONDS", 10.0)
+# Callbacks claimed per batch, and POSTed at a time within a batch.
+NOTIFICATIONS_CALLBACK_BATCH_SIZE = env_int("NOTIFICATIONS_CALLBACK_BATCH_SIZE", 100)
+NOTIFICATIONS_CALLBACK_CONCURRENCY = env_int("NOTIFICATIONS_CALLBACK_CONCURRENCY", 8)
+# After a rotation the previous secret co-signs this long, so receivers can switch without a gap.
+NOTIFICATIONS_CALLBACK_SECRET_GRACE_HOURS = env_float("NOTIFICATIONS_CALLBACK_SECRET_GRACE_HOURS", 24.0)
+CELERY_BEAT_SCHEDULE["callbacks-deliver"] = {"task": "dispatch.callbacks_deliver", **_sweep}
+
+
+def _sms_providers(value: str) -> list[tuple[str, int]]:
+    """ "smpp:3,twilio:1" → [("smpp", 3), ("twilio", 1)]; a name without a weight weighs 1."""
+    providers = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        name, _, weight = item.partition(":")
+        if not weight.strip().isdigit():
+            if weight:
+                raise ImproperlyConfigured(f"NOTIFICATIONS_SMS_PROVIDERS: bad weight in {item!r}")
+            weight = "1"
+        providers.append((name.strip(), int(weight)))
+    return providers
+
+
+# --- SMS failover (see the README's "SMS failover") ---
+# Several SMS providers with weights ("smpp:3,twilio:1"); empty means NOTIFICATIONS_SMS_PROVIDER alone.
+NOTIFICATIONS_SMS_PROVIDERS = _sms_providers(env_str("NOTIFICATIONS_SMS_PROVIDERS", ""))
+# A provider loses its share when, over the last WINDOW seconds with at least MIN_ATTEMPTS attempts, the
+# share of failed attempts reaches ERROR_RATE or the 90th percentile of its answer time reaches LATENCY_MS.
+NOTIFICATIONS_SMS_FAILOVER_WINDOW_SECONDS = env_float("NOTIFICATIONS_SMS_FAILOVER_WINDOW_SECONDS", 60.0)
+NOTIFICATIONS_SMS_FAILOVER_MIN_ATTEMPTS = env_int("NOTIFICATIONS_SMS_FAILOVER_MIN_ATTEMPTS", 20)
+NOTIFICATIONS_SMS_FAILOVER_ERROR_RATE = env_float("NOTIFICATIONS_SMS_FAILOVER_ERROR_RATE", 0.5)
+NOTIFICATIONS_SMS_FAILOVER_LATENCY_MS = env_int("NOTIFICATIONS_SMS_FAILOVER_LATENCY_MS", 5000)
+# After COOLDOWN seconds down it is probed (half-open): PROBE_SHARE of the batches, PROBE_BATCH messages
+# each; PROBE_ATTEMPTS good attempts restore its share, a bad window takes it down again.
+NOTIFICATIONS_SMS_FAILOVER_COOLDOWN_SECONDS = env_float("NOTIFICATIONS_SMS_FAILOVER_COOLDOWN_SECONDS", 60.0)
+NOTIFICATIONS_SMS_FAILOVER_PROBE_SHARE = env_float("NOTIFICATIONS_SMS_FAILOVER_PROBE_SHARE", 0.1)
+NOTIFICATIONS_SMS_FAILOVER_PROBE_BATCH = env_int("NOTIFICATIONS_SMS_FAILOVER_PROBE_BATCH", 20)
+NOTIFICATIONS_SMS_FAILOVER_PROBE_ATTEMPTS = env_int("NOTIFICATIONS_SMS_FAILOVER_PROBE_ATTEMPTS", 10)
+CELERY_BEAT_SCHEDULE["sms-providers-health"] = {"task": "dispatch.sms_providers_health", **_sweep}
+
+# --- Metrics (see the README's "Metrics") ---
+# GET /metrics answers a request with "Authorization: Bearer <this token>", or a staff user's session.
+NOTIFICATIONS_METRICS_TOKEN = env_secret("NOTIFICATIONS_METRICS_TOKEN")
+# The numbers read from PostgreSQL (statuses, backlog) are reused this long between scrapes.
+NOTIFICATIONS_METRICS_CACHE_SECONDS = env_int("NOTIFICATIONS_METRICS_CACHE_SECONDS", 15)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["notifications_project.auth.ServiceOwnerAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["notifications_project.auth.IsServiceOwner"],

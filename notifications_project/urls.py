@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
+from dispatch.metrics import metrics_view
 from notifications_project.health import health
 from notifications_project.views import WhoAmIView
 
@@ -12,6 +13,7 @@ API_PREFIX = "notifications/api/v1/"
 
 urlpatterns = [
     path("health", health, name="health"),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path(f"{API_PREFIX}whoami", WhoAmIView.as_view(), name="whoami"),
     path(

@@ -295,6 +295,7 @@ class OrderAdmin(OpsModelAdmin):
                     "resource_id",
                     "resource_action",
                     "condition_endpoint",
+                    "status_callback_url",
                     "created_at",
                     "updated_at",
                 )

@@ -1,7 +1,8 @@
 """Provider adapters, one module each, chosen per channel by settings.
 
 ``NOTIFICATIONS_EMAIL_PROVIDER``: ``sandbox`` | ``smtp`` | ``anymail`` | a dotted Django email backend.
-``NOTIFICATIONS_SMS_PROVIDER``: ``sandbox`` | ``smpp`` | ``twilio``.
+``NOTIFICATIONS_SMS_PROVIDER``: ``sandbox`` | ``smpp`` | ``twilio``; or several with weights in
+``NOTIFICATIONS_SMS_PROVIDERS`` (``smpp:3,twilio:1``), chosen per batch by ``dispatch.services.failover``.
 
 Instances are cached per process (a Celery prefork child builds its own after the fork), so each
 worker reuses one SMTP session, one HTTP client or one SMPP bind across batches.
@@ -30,8 +31,12 @@ def email_provider() -> EmailProvider:
     return provider
 
 
-def sms_provider() -> SmsProvider:
-    name = settings.NOTIFICATIONS_SMS_PROVIDER
+def sms_provider(name: str | None = None) -> SmsProvider:
+    """The SMS provider ``name``; by default the first of NOTIFICATIONS_SMS_PROVIDERS (or the one of
+    NOTIFICATIONS_SMS_PROVIDER). The sender picks among several with ``dispatch.services.failover``."""
+    if name is None:
+        configured = settings.NOTIFICATIONS_SMS_PROVIDERS
+        name = configured[0][0] if configured else settings.NOTIFICATIONS_SMS_PROVIDER
     key = ("Sms", name, os.getpid())
     if key not in _instances:
         _instances[key] = _build_sms(name)

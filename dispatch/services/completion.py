@@ -6,7 +6,8 @@ transaction that moves an order out of ``Processing``, so a ``Processing`` order
 look "done". Call the check after the transaction that recorded a final status has committed; the sweep
 catches any check that ran too early (two last notifications finishing in concurrent transactions).
 
-The order's status feed entry is written in the transaction that completes it (``orders.feed``).
+The order's status feed entry and its status callback (``dispatch.services.callbacks``) are written in the
+transaction that completes it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from dispatch.services.callbacks import callbacks_record_orders
 from orders.feed import status_feed_record
 from orders.models import (
     EMAIL_PENDING_STATUSES,
@@ -59,6 +61,7 @@ def order_complete_if_done(*, order_id: uuid.UUID) -> bool:
         )
         if completed:
             status_feed_record(order_ids=[order_id])
+            callbacks_record_orders(order_ids=[order_id])
     if completed:
         logger.info("order completed", extra={"order_id": str(order_id)})
     return completed == 1
@@ -82,6 +85,7 @@ def orders_complete(*, batch_size: int = 500) -> int:
             if completed:
                 # Orders of the batch someone else completed meanwhile already have their entry.
                 status_feed_record(order_ids=batch)
+                callbacks_record_orders(order_ids=batch)
         total += completed
         if len(batch) < batch_size:
             break

@@ -23,6 +23,8 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
+from dispatch.models import Channel
+from dispatch.services.callbacks import callbacks_record_notifications
 from dispatch.services.completion import order_complete_if_done
 from dispatch.services.window import send_window
 from orders.models import (
@@ -87,12 +89,15 @@ def _expire_batch(
                  LIMIT %s
                  FOR UPDATE SKIP LOCKED)
            AND n.status = ANY(%s)
-        RETURNING n.order_id
+        RETURNING n.order_id, n.id
     """
     failed_ttl = EmailStatus.FAILED_TTL if model is EmailNotification else SmsStatus.FAILED_TTL
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, [str(failed_ttl), timezone.now(), statuses, cutoff, limit, statuses])
-        return [row[0] for row in cursor.fetchall()]
+        rows = cursor.fetchall()
+        channel = Channel.EMAIL if model is EmailNotification else Channel.SMS
+        callbacks_record_notifications(channel=channel, ids=[row[1] for row in rows])
+        return [row[0] for row in rows]
 
 
 def notifications_expire(*, batch_size: int = 1000) -> int:

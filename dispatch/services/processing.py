@@ -45,6 +45,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from dispatch.services.callbacks import callbacks_record_orders
 from dispatch.services.conditions import (
     ConditionAction,
     condition_check,
@@ -191,6 +192,7 @@ def _give_up(claim: Claim, *, deadline: datetime, last_note: str) -> None:
         )
         if ended:
             status_feed_record(order_ids=[claim.order_id])
+            callbacks_record_orders(order_ids=[claim.order_id])
     logger.warning("order processing given up: %s", note, extra={"order_id": str(claim.order_id)})
 
 
@@ -289,6 +291,8 @@ def _commit(claim: Claim, generator: OrderGenerator, *, note: str, failed_checks
         if not moved:
             raise ClaimLost
         rows = generator.copy_into()
+        # Callbacks for notifications born final (reserved, no address), and for the order if it is done.
+        callbacks_record_orders(order_ids=[claim.order_id], notifications=True)
         if status == OrderStatus.COMPLETED:
             status_feed_record(order_ids=[claim.order_id])
         if generator.counts.new:
@@ -333,6 +337,7 @@ def _process_claimed(claim: Claim) -> None:
                 )
                 if stopped:
                     status_feed_record(order_ids=[order.id])
+                    callbacks_record_orders(order_ids=[order.id])
             logger.info("send condition not met", extra={"order_id": str(order.id)})
             return
         if decision.action is ConditionAction.RETRY:

@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from dispatch.models import Channel, DeadReason, DeliveryReport, ReportState, SandboxMessage
 from dispatch.providers.base import ReportStatus
+from dispatch.services.callbacks import callbacks_record_notifications
 from dispatch.services.sending import orders_check_completion
 from orders.models import (
     EMAIL_PENDING_STATUSES,
@@ -102,9 +103,12 @@ def delivery_report_apply(*, report: DeliveryReport, now: datetime | None = None
             return _finish(report, ReportState.DEAD, DeadReason.FINAL_STATUS_ALREADY_SET, now)
         if found["expires_at"] <= now:
             return _finish(report, ReportState.DEAD, DeadReason.NOTIFICATION_EXPIRED, now)
-        updated = model.objects.filter(id=found["id"], status=found["status"]).update(
-            status=report.mapped_status, status_changed_at=now, claimed_at=None
-        )
+        with transaction.atomic():
+            updated = model.objects.filter(id=found["id"], status=found["status"]).update(
+                status=report.mapped_status, status_changed_at=now, claimed_at=None
+            )
+            if updated:
+                callbacks_record_notifications(channel=report.channel, ids=[found["id"]])
         if updated:
             transaction.on_commit(partial(orders_check_completion, [found["order_id"]]))
             return _finish(report, ReportState.APPLIED, "", now)

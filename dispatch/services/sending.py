@@ -33,6 +33,9 @@ from django.utils import timezone
 from dispatch.models import AttemptOutcome, Channel, DeliveryAttempt, ProviderPause
 from dispatch.providers import email_provider, sms_provider
 from dispatch.providers.base import EmailMessage, Outcome, Provider, SmsMessage
+from dispatch.services.callbacks import callbacks_record_notifications
+from dispatch.services.failover import sms_provider_choose, sms_providers
+from dispatch.services.metrics import SendObservation, sends_record
 from dispatch.services.window import sms_send_window_is_open
 from orders.models import (
     EmailNotification,
@@ -57,6 +60,9 @@ class Claimed:
     order_id: uuid.UUID
     attempts: int
     claimed_at: datetime
+    # When the order wanted it sent (its send time, or its registration when later): the send latency's
+    # start in /metrics.
+    due_at: datetime | None = None
 
 
 @dataclass
@@ -87,10 +93,6 @@ class _Record:
 
 def _model(channel: str) -> NotificationModel:
     return EmailNotification if channel == Channel.EMAIL else SmsNotification
-
-
-def _provider(channel: str) -> Provider[Any]:
-    return email_provider() if channel == Channel.EMAIL else sms_provider()
 
 
 # --- pauses -------------------------------------------------------------------------------------------
@@ -151,6 +153,7 @@ def notifications_claim(
             order_id=row.order_id,
             attempts=row.attempts + 1,
             claimed_at=now,
+            due_at=max(row.order.requested_send_time, row.order.created_at),
         )
         for row in rows
     ]
@@ -195,22 +198,38 @@ def notifications_send(*, channel: str | None = None, time_budget: float | None 
     return total
 
 
+def _choose(channel: str) -> tuple[Provider[Any], int] | None:
+    """The provider for the next batch and the batch size: SMS may have several (failover)."""
+    if channel == Channel.EMAIL:
+        return email_provider(), settings.NOTIFICATIONS_SEND_BATCH_SIZE
+    choice = sms_provider_choose()
+    return None if choice is None else (sms_provider(choice.name), choice.limit)
+
+
 def notifications_send_channel(*, channel: str, deadline: float) -> SendSummary:
-    """Claim and send batches on one channel; stop when empty, paused or past ``deadline``."""
-    provider = _provider(channel)
+    """Claim and send batches on one channel; stop when empty, every provider paused, or past ``deadline``."""
     summary = SendSummary()
-    batch_size = settings.NOTIFICATIONS_SEND_BATCH_SIZE
+    used: dict[str, Provider[Any]] = {}
     try:
         while time.monotonic() < deadline:
-            claimed = notifications_claim(channel=channel, pause_key=provider.pause_key, limit=batch_size)
+            chosen = _choose(channel)
+            if chosen is None:
+                break
+            provider, limit = chosen
+            used[provider.pause_key] = provider
+            claimed = notifications_claim(channel=channel, pause_key=provider.pause_key, limit=limit)
             if not claimed:
                 break
             batch = _send_batch(provider=provider, channel=channel, claimed=claimed)
             summary.add(batch)
-            if batch.paused_until is not None or len(claimed) < batch_size:
+            # A paused provider ends the run unless another one can take the next batch.
+            if batch.paused_until is not None and len(sms_providers() if channel == Channel.SMS else []) < 2:
+                break
+            if len(claimed) < limit:
                 break
     finally:
-        provider.after_batch()
+        for provider in used.values():
+            provider.after_batch()
     return summary
 
 
@@ -330,6 +349,7 @@ def _record(
     attempts: list[DeliveryAttempt] = []
     pause: tuple[datetime, str] | None = None
     unavailable_logged = False
+    observations: list[SendObservation] = []
     for outcome in outcomes:
         claim = by_id[outcome.message.notification_id]
         record, until = _classify(outcome, provider=provider, claim=claim, now=now)
@@ -351,6 +371,16 @@ def _record(
             if error.retry_after is not None or unavailable_logged:
                 continue
             unavailable_logged = True
+        accepted_at = outcome.started_at + timedelta(seconds=outcome.duration)
+        observations.append(
+            SendObservation(
+                outcome=record.outcome,
+                duration=outcome.duration,
+                latency=(accepted_at - claim.due_at).total_seconds()
+                if claim.due_at is not None and outcome.result is not None
+                else None,
+            )
+        )
         attempts.append(
             DeliveryAttempt(
                 channel=channel,
@@ -370,20 +400,24 @@ def _record(
             )
         )
     model = _model(channel)
+    final_ids = [claim.message.notification_id for claim, record in updates if record.final]
     try:
         with transaction.atomic():
             _apply(model, provider.name, updates, now=now, savepoints=False)
             DeliveryAttempt.objects.bulk_create(attempts)
+            callbacks_record_notifications(channel=channel, ids=final_ids)
     except IntegrityError:
         # A provider reused a message id (seen with SMSCs that recycle ids): apply row by row, and keep
         # the colliding notification's outcome without the reference.
         with transaction.atomic():
             _apply(model, provider.name, updates, now=now, savepoints=True)
             DeliveryAttempt.objects.bulk_create(attempts)
+            callbacks_record_notifications(channel=channel, ids=final_ids)
     if pause is not None:
         provider_pause(key=provider.pause_key, until=pause[0], reason=pause[1])
         summary.paused_until = pause[0]
         logger.warning("provider %s paused until %s: %s", provider.pause_key, pause[0].isoformat(), pause[1])
+    sends_record(channel=channel, provider=provider.name, observations=observations)
     orders_check_completion({claim.order_id for claim, record in updates if record.final})
     return summary
 
@@ -529,6 +563,7 @@ def notifications_release_stuck(*, now: datetime | None = None, limit: int = 100
     for channel in (Channel.EMAIL, Channel.SMS):
         model = _model(channel)
         finished: set[uuid.UUID] = set()
+        failed: list[uuid.UUID] = []
         with transaction.atomic():
             rows = list(
                 model.objects.select_for_update(skip_locked=True)
@@ -552,6 +587,7 @@ def notifications_release_stuck(*, now: datetime | None = None, limit: int = 100
                 )
                 if out_of_budget:
                     finished.add(row["order_id"])
+                    failed.append(row["id"])
                 attempts.append(
                     DeliveryAttempt(
                         channel=channel,
@@ -566,6 +602,7 @@ def notifications_release_stuck(*, now: datetime | None = None, limit: int = 100
                     )
                 )
             DeliveryAttempt.objects.bulk_create(attempts)
+            callbacks_record_notifications(channel=channel, ids=failed)
         released += len(rows)
         if rows:
             logger.warning("returned %d %s notification(s) stuck in Sending", len(rows), channel)

@@ -11,6 +11,7 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 
+from dispatch.services.failover import sms_providers
 from dispatch.services.reports import delivery_reports_retry, sandbox_reports_deliver
 from dispatch.services.sending import notifications_release_stuck, notifications_send
 
@@ -27,7 +28,7 @@ def notifications_send_task(channel: str | None = None, **hints: Any) -> dict[st
     summary = notifications_send(channel=channel)
     if summary.accepted and "sandbox" in (
         settings.NOTIFICATIONS_EMAIL_PROVIDER,
-        settings.NOTIFICATIONS_SMS_PROVIDER,
+        *(name for name, _ in sms_providers()),
     ):
         # The sandbox's reports fall due seconds after the send; do not wait for the next beat tick.
         sandbox_reports_deliver_task.apply_async(

@@ -59,6 +59,7 @@ GENERIC_ORDER_REQUESTS = [
             "sendersReference": "case-4711",
             "requestedSendTime": "2030-01-15T08:00:00+01:00",
             "conditionEndpoint": "https://service.example.no/api/should-notify?id=4711",
+            "statusCallbackUrl": "https://service.example.no/api/notification-status",
             "notificationChannel": "EmailPreferred",
             "ignoreReservation": False,
             "resourceId": "urn:altinn:resource:example-service",

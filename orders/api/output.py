@@ -194,6 +194,7 @@ class NotificationOrderBaseSerializer(OmitNullSerializer):
     resourceId = serializers.CharField(source="resource_id", required=False)
     resourceAction = serializers.CharField(source="resource_action", required=False)
     conditionEndpoint = serializers.URLField(source="condition_endpoint", required=False)
+    statusCallbackUrl = serializers.URLField(source="status_callback_url", required=False)
 
 
 class NotificationOrderSerializer(NotificationOrderBaseSerializer):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.validators import MaxLengthValidator
@@ -168,6 +169,36 @@ class ConditionEndpointField(StrictCharField):
         return value
 
 
+MSG_INVALID_STATUS_CALLBACK_URL = "The status callback URL must be an absolute https URL."
+MSG_INVALID_STATUS_CALLBACK_URL_HTTP = "The status callback URL must be an absolute http or https URL."
+
+
+class StatusCallbackUrlField(StrictCharField):
+    """``statusCallbackUrl``: an absolute https URL (http too when NOTIFICATIONS_CALLBACK_ALLOW_HTTP).
+
+    Only the form is checked here; where it may lead is checked by the outbound guard at every delivery
+    (the rules of condition endpoints), since a host name can resolve elsewhere later.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, allow_null=True, allow_blank=True, max_length=2000, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = str(super().to_internal_value(data))
+        allow_http = settings.NOTIFICATIONS_CALLBACK_ALLOW_HTTP
+        schemes = ("https", "http") if allow_http else ("https",)
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises ValueError for a malformed port
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in schemes or not parts.hostname or value != value.strip():
+            raise serializers.ValidationError(
+                MSG_INVALID_STATUS_CALLBACK_URL_HTTP if allow_http else MSG_INVALID_STATUS_CALLBACK_URL
+            )
+        return value
+
+
 class SendTimeField(OffsetDateTimeField):
     """``requestedSendTime``: with an offset, and no more than five minutes in the past."""
 
@@ -197,6 +228,12 @@ class OrderRequestBaseSerializer(serializers.Serializer[dict[str, Any]]):
     conditionEndpoint = ConditionEndpointField(
         source="condition_endpoint",
         help_text="An absolute http(s) URL on a public host name, asked before sending whether to send.",
+    )
+    statusCallbackUrl = StatusCallbackUrlField(
+        source="status_callback_url",
+        help_text="An absolute https URL. Each final notification status and the order's completion are "
+        "POSTed there as JSON, signed with HMAC-SHA256 in the X-Notifications-Signature header (see the "
+        "README's Status callbacks); retried with backoff for up to 24 hours.",
     )
     recipients = RecipientsField(help_text="One or more recipients.")
     ignoreReservation = StrictBooleanField(
@@ -264,7 +301,13 @@ class OrderRequestBaseSerializer(serializers.Serializer[dict[str, Any]]):
         return errors
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        for optional in ("senders_reference", "condition_endpoint", "resource_id", "resource_action"):
+        for optional in (
+            "senders_reference",
+            "condition_endpoint",
+            "status_callback_url",
+            "resource_id",
+            "resource_action",
+        ):
             if attrs.get(optional) == "":
                 attrs[optional] = None
         return attrs

@@ -1,0 +1,26 @@
+"""Celery entry points of status callbacks and SMS provider health; each calls one service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from dispatch.services.callback_delivery import callbacks_deliver
+from dispatch.services.failover import sms_providers_health_evaluate
+
+
+@shared_task(name="dispatch.callbacks_deliver", acks_late=True, ignore_result=True)
+def callbacks_deliver_task() -> dict[str, int]:
+    """POST due status callbacks (after a commit that wrote some, and every sweep); safe to overlap."""
+    summary = callbacks_deliver()
+    return {
+        "claimed": summary.claimed,
+        "delivered": summary.delivered,
+        "retried": summary.retried,
+        "failed": summary.failed,
+    }
+
+
+@shared_task(name="dispatch.sms_providers_health", ignore_result=True)
+def sms_providers_health_task() -> int:
+    """Judge the SMS providers' health (failover); returns the number of switches."""
+    return len(sms_providers_health_evaluate())
