@@ -744,3 +744,7 @@ class SandboxMessageAdmin(ReadOnlyAdmin):
     @admin.display(description="Notification")
     def notification(self, message: SandboxMessage) -> SafeString | str:
         return notification_link(message.channel, message.notification_id)
+
+
+# The callback and provider health admins register themselves on import.
+from dispatch import admin_callbacks  # noqa: E402,F401

@@ -22,7 +22,7 @@ class AuditAction(models.TextChoices):
     REGISTRY_IMPORT = "registry_import", "Registry CSV import"
     REPORT_REAPPLY = "report_reapply", "Delivery report re-applied"
     CALLBACK_RESEND = "callback_resend", "Status callback re-sent"
-    CALLBACK_SECRET_ROTATE = "callback_secret_rotate", "Callback secret rotated"
+    CALLBACK_SECRET_CHANGE = "callback_secret_change", "Callback secret rotated or deactivated"
 
 
 class AuditOutcome(models.TextChoices):

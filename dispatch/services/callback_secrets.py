@@ -57,13 +57,33 @@ def callback_secret_rotate(
         secret = callback_secret_create(creator=creator)
         audit_record(
             actor=actor,
-            action=AuditAction.CALLBACK_SECRET_ROTATE,
+            action=AuditAction.CALLBACK_SECRET_CHANGE,
             outcome=AuditOutcome.DONE,
             target=secret,
-            details={"creator": creator, "previous": previous.pk if previous else None},
+            details={"creator": creator, "rotated": True, "previous": previous.pk if previous else None},
         )
     logger.info("callback secret of %s rotated", creator, extra={"creator": creator})
     return secret
+
+
+def callback_secret_deactivate(
+    *, secret: CallbackSecret, actor: AbstractBaseUser | AnonymousUser | None = None
+) -> bool:
+    """Stop signing with a secret at once (it leaked, or the grace period should end early). Audited.
+
+    Returns False when it was inactive already. Deactivating the newest makes the newest remaining
+    active secret sign; without one, a new secret is made on the next delivery.
+    """
+    with transaction.atomic():
+        changed = CallbackSecret.objects.filter(id=secret.id, active=True).update(active=False)
+        audit_record(
+            actor=actor,
+            action=AuditAction.CALLBACK_SECRET_CHANGE,
+            outcome=AuditOutcome.DONE if changed else AuditOutcome.REFUSED,
+            target=secret,
+            details={"creator": secret.creator, "deactivated": bool(changed)},
+        )
+    return bool(changed)
 
 
 def callback_signing_secrets(*, creators: Iterable[str], now: datetime | None = None) -> dict[str, list[str]]:

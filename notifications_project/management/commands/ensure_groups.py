@@ -22,9 +22,14 @@ SUPPORT_PERMISSIONS = (
     "dispatch.view_deliveryreport",
     "dispatch.view_providerpause",
     "dispatch.view_sandboxmessage",
+    "dispatch.view_callbackdelivery",
+    "dispatch.view_callbacksecret",
+    "dispatch.view_providerhealth",
+    "dispatch.view_providerhealthevent",
 )
 
-# Operators also retry, cancel, re-apply reports, edit and import the registry, and see NINs in full.
+# Operators also retry, cancel, re-apply reports, edit and import the registry, see NINs in full, re-send
+# status callbacks and rotate (and see) callback signing secrets.
 OPERATOR_PERMISSIONS = (
     *SUPPORT_PERMISSIONS,
     "orders.retry_emailnotification",
@@ -41,6 +46,8 @@ OPERATOR_PERMISSIONS = (
     "orders.change_organizationcontact",
     "orders.delete_organizationcontact",
     "dispatch.change_deliveryreport",
+    "dispatch.resend_callbackdelivery",
+    "dispatch.rotate_callbacksecret",
 )
 
 GROUPS = {"support": SUPPORT_PERMISSIONS, "operator": OPERATOR_PERMISSIONS}
