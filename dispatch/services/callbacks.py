@@ -209,7 +209,10 @@ def callback_delivery_resend(
     is unchanged, event id included, so a receiver that already has it can recognise the repeat."""
     now = timezone.now()
     with transaction.atomic():
-        before = delivery.state
+        # The state as it is now, under lock (the caller's copy may be stale).
+        before = (
+            CallbackDelivery.objects.select_for_update().values_list("state", flat=True).get(id=delivery.id)
+        )
         CallbackDelivery.objects.filter(id=delivery.id).update(
             state=CallbackState.PENDING,
             next_attempt_at=now,
