@@ -91,6 +91,13 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         )
         response.data["type"] = VALIDATION_TYPE
         return response
+    if isinstance(exc, exceptions.ParseError):
+        # A body that is not JSON is a validation error of the document as a whole (path ""), so every
+        # 400 has the same shape: clients and the OpenAPI document need only one.
+        message = str(exc.detail)
+        response = problem_response(400, "Bad Request", detail=message, extra={"errors": {"": [message]}})
+        response.data["type"] = VALIDATION_TYPE
+        return response
     if isinstance(exc, ApplicationError):
         response = problem_response(exc.status_code, exc.title, detail=exc.detail)
         retry_after = getattr(exc, "retry_after", None)

@@ -11,6 +11,10 @@ class ServiceOwnerAuthenticationScheme(OpenApiAuthenticationExtension):  # type:
     target_class = "notifications_project.auth.ServiceOwnerAuthentication"
     name = ["bearerAuth", "platformAccessToken"]
 
+    def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list[Any]]]:
+        # Either header authenticates on its own: two requirements (OR), not one naming both (AND).
+        return [{"bearerAuth": []}, {"platformAccessToken": []}]
+
     def get_security_definition(self, auto_schema: Any) -> list[dict[str, Any]]:
         return [
             {

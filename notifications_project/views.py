@@ -1,26 +1,46 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from notifications_project.auth import ServiceOwner
+from notifications_project.problems import PROBLEM_CONTENT_TYPE
+
+_PROBLEM = inline_serializer(
+    "WhoAmIProblem",
+    {
+        "type": serializers.CharField(),
+        "title": serializers.CharField(),
+        "status": serializers.IntegerField(),
+        "detail": serializers.CharField(required=False),
+    },
+)
 
 
 class WhoAmIView(APIView):
     """The creator and scopes the presented token authenticates as (for checking a token)."""
 
     @extend_schema(
-        responses=inline_serializer(
-            "WhoAmI",
-            {
-                "creator": serializers.CharField(),
-                "scopes": serializers.ListField(child=serializers.CharField()),
-                "platformAccessToken": serializers.BooleanField(),
-            },
-        )
+        responses={
+            200: inline_serializer(
+                "WhoAmI",
+                {
+                    "creator": serializers.CharField(),
+                    "scopes": serializers.ListField(child=serializers.CharField()),
+                    "platformAccessToken": serializers.BooleanField(),
+                },
+            ),
+            (401, PROBLEM_CONTENT_TYPE): OpenApiResponse(
+                _PROBLEM, "The token is missing, invalid or expired."
+            ),
+            (403, PROBLEM_CONTENT_TYPE): OpenApiResponse(
+                _PROBLEM, "The token lacks the notifications scope or the organisation claim."
+            ),
+            (429, PROBLEM_CONTENT_TYPE): OpenApiResponse(_PROBLEM, "Too many requests; see Retry-After."),
+        }
     )
     def get(self, request: Request) -> Response:
         user = request.user

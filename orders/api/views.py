@@ -99,7 +99,9 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 _IDEMPOTENCY_KEY = OpenApiParameter(
     IDEMPOTENCY_HEADER,
-    OpenApiTypes.STR,
+    # What key_problem accepts, so a generated or hand-written client knows it before a 400. Spaces only
+    # inside: HTTP drops them at the ends of a header value.
+    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]([ -~]*[!-~])?$"},
     OpenApiParameter.HEADER,
     required=False,
     description="Makes a retried POST safe: a repeat with the same key and the same body within 24 hours "
