@@ -40,7 +40,8 @@ def labels_text(**labels: str) -> str:
 
 def counters_add(increments: Increments) -> None:
     """Add to counters, creating them at zero; one statement, rows in key order (no deadlocks)."""
-    rows = sorted((name, labels, value) for (name, labels), value in increments.items() if value)
+    # Zeros too: a counter (or a histogram's _sum) should exist from its first observation on.
+    rows = sorted((name, labels, value) for (name, labels), value in increments.items())
     if not rows:
         return
     table = MetricCounter._meta.db_table
