@@ -350,7 +350,8 @@ def _supervise(env: dict[str, str], port: str) -> int:
             str(var_dir / "celerybeat-schedule"),
         ],
     }
-    if env.get("NOTIFICATIONS_SMS_PROVIDER") == "smpp":
+    sms_providers = env.get("NOTIFICATIONS_SMS_PROVIDERS") or env.get("NOTIFICATIONS_SMS_PROVIDER", "")
+    if "smpp" in [item.split(":")[0].strip() for item in sms_providers.split(",")]:
         # SMPP delivery receipts arrive over a long-lived receiver bind of their own.
         commands["smpp-receiver"] = [sys.executable, "manage.py", "run_smpp_receiver"]
     processes = {
