@@ -247,6 +247,12 @@ NOTIFICATIONS_RETENTION_DAYS = env_int("NOTIFICATIONS_RETENTION_DAYS", 90)
 NOTIFICATIONS_REGISTRY_BACKEND = env_str("NOTIFICATIONS_REGISTRY_BACKEND", "database")  # or "http"
 NOTIFICATIONS_REGISTRY_URL = env_str("NOTIFICATIONS_REGISTRY_URL", "")
 NOTIFICATIONS_REGISTRY_TIMEOUT_SECONDS = env_float("NOTIFICATIONS_REGISTRY_TIMEOUT_SECONDS", 5.0)
+# The register's answers are capped too, higher than other outbound answers: one lookup names up to
+# NOTIFICATIONS_PROCESSING_CHUNK_SIZE identifiers. Its address must pass the outbound guard (allow an
+# internal register's network in NOTIFICATIONS_OUTBOUND_ALLOWED_NETWORKS).
+NOTIFICATIONS_REGISTRY_MAX_RESPONSE_BYTES = env_int(
+    "NOTIFICATIONS_REGISTRY_MAX_RESPONSE_BYTES", 32 * 1024 * 1024
+)
 # Sent as "Authorization: Bearer <token>" to the HTTP registry when set
 # (or read from NOTIFICATIONS_REGISTRY_TOKEN_FILE).
 NOTIFICATIONS_REGISTRY_TOKEN = env_secret("NOTIFICATIONS_REGISTRY_TOKEN")

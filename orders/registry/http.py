@@ -31,16 +31,22 @@ identifiers). ``userId`` and ``partyId`` are ignored; missing or ``null`` addres
 
 Mobile numbers are normalised as the registry rule says (``orders.registry.normalise``), addresses are
 deduplicated, and organizations are never reserved. Anything other than a well-formed 2xx answer within the
-timeout (connection refused, timeout, any non-2xx status, a body that is not the JSON above) raises
-``RegistryUnavailable``, so the caller can retry later instead of crashing or guessing.
+timeout (connection refused, timeout, any non-2xx status, a body that is not the JSON above, a body over
+``NOTIFICATIONS_REGISTRY_MAX_RESPONSE_BYTES``) raises ``RegistryUnavailable``, so the caller can retry later
+instead of crashing or guessing.
 
-The URL is the operator's, not an API caller's, and a national register usually sits on an internal
-network: requests go straight to it over one pooled client rather than through the SSRF guard of
-``notifications_project.outbound``, which exists for caller-supplied URLs. Redirects are not followed.
+Every request goes through the SSRF guard of ``notifications_project.outbound``, like the condition
+endpoints: the host is resolved and checked before connecting and the peer address after, so loopback,
+link-local (cloud metadata) and private addresses are refused unless the operator allows the register's
+network in ``NOTIFICATIONS_OUTBOUND_ALLOWED_NETWORKS`` (a national register usually sits on an internal
+network, so a deployment names it there). A misconfigured or hijacked URL then cannot point the service's
+lookups at its own infrastructure. The answer has its own size cap, larger than the guard's default: a
+lookup of thousands of identifiers is a large document. Redirects are not followed.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Sequence
@@ -50,6 +56,7 @@ import httpx
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from notifications_project.outbound import OutboundRequestError, guarded_request
 from orders.registry.base import OrganizationContacts, PersonContact, RegistryUnavailable
 from orders.registry.normalise import (
     registry_email_address,
@@ -98,7 +105,7 @@ class HttpRegistry:
     """Contact lookups against an external register over HTTP (JSON, short timeouts, pooled connections)."""
 
     # One instance per configuration, so every caller of get_registry() shares one connection pool.
-    _instances: ClassVar[dict[tuple[str, float, str | None], HttpRegistry]] = {}
+    _instances: ClassVar[dict[tuple[str, float, str | None, int], HttpRegistry]] = {}
     _instances_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(
@@ -107,12 +114,20 @@ class HttpRegistry:
         base_url: str,
         timeout_seconds: float,
         token: str | None = None,
+        max_response_bytes: int | None = None,
     ) -> None:
         headers = {"Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
+        # Paths are relative to the base, which must end with "/" for that (as httpx's base_url does).
+        self._base_url = base_url.rstrip("/") + "/"
+        self._timeout = timeout_seconds
+        self._max_bytes = (
+            max_response_bytes
+            if max_response_bytes is not None
+            else int(settings.NOTIFICATIONS_REGISTRY_MAX_RESPONSE_BYTES)
+        )
         self._client = httpx.Client(
-            base_url=base_url,
             headers=headers,
             timeout=httpx.Timeout(timeout_seconds),
             # The register is configured by the operator; a redirect is a misconfiguration to surface.
@@ -129,11 +144,14 @@ class HttpRegistry:
             )
         timeout = float(settings.NOTIFICATIONS_REGISTRY_TIMEOUT_SECONDS)
         token: str | None = settings.NOTIFICATIONS_REGISTRY_TOKEN
-        key = (base_url, timeout, token)
+        max_bytes = int(settings.NOTIFICATIONS_REGISTRY_MAX_RESPONSE_BYTES)
+        key = (base_url, timeout, token, max_bytes)
         with cls._instances_lock:
             registry = cls._instances.get(key)
             if registry is None:
-                registry = cls._instances[key] = cls(base_url=base_url, timeout_seconds=timeout, token=token)
+                registry = cls._instances[key] = cls(
+                    base_url=base_url, timeout_seconds=timeout, token=token, max_response_bytes=max_bytes
+                )
         return registry
 
     def close(self) -> None:
@@ -225,14 +243,35 @@ class HttpRegistry:
     def _post(self, path: str, payload: dict[str, Any]) -> Any:
         """POST JSON and return the decoded answer; every failure becomes RegistryUnavailable."""
         try:
-            response = self._client.post(path, json=payload)
-        except httpx.TimeoutException as exc:
-            logger.warning("Contact registry timed out on %s", path, extra={"registry_path": path})
-            raise RegistryUnavailable(f"The contact registry did not answer {path} in time.") from exc
-        except httpx.HTTPError as exc:
+            response = guarded_request(
+                "POST",
+                self._base_url + path,
+                client=self._client,
+                timeout=self._timeout,
+                max_bytes=self._max_bytes,
+                json=payload,
+            )
+        except OutboundRequestError as exc:
+            if exc.blocked:
+                logger.error(
+                    "Contact registry refused by the outbound guard on %s: %s (allow its network in "
+                    "NOTIFICATIONS_OUTBOUND_ALLOWED_NETWORKS)",
+                    path,
+                    exc,
+                    extra={"registry_path": path},
+                )
+                raise RegistryUnavailable(f"The contact registry's address is not allowed ({path}).") from exc
+            if isinstance(exc.__cause__, httpx.TimeoutException):
+                logger.warning("Contact registry timed out on %s", path, extra={"registry_path": path})
+                raise RegistryUnavailable(f"The contact registry did not answer {path} in time.") from exc
+            if exc.__cause__ is None:  # the guard's own refusal: the answer is over the size cap
+                logger.error(
+                    "Contact registry answer too large on %s: %s", path, exc, extra={"registry_path": path}
+                )
+                raise RegistryUnavailable(f"The contact registry's answer on {path} is too large.") from exc
             logger.warning("Contact registry unreachable on %s: %s", path, exc, extra={"registry_path": path})
             raise RegistryUnavailable(f"The contact registry could not be reached ({path}).") from exc
-        if not response.is_success:
+        if not 200 <= response.status_code < 300:
             # 5xx is the register's trouble; 3xx/4xx means our configuration (URL, token) is wrong.
             # Either way there is no answer to act on, and the order must wait rather than fail.
             log = logger.warning if response.status_code >= 500 else logger.error
@@ -244,8 +283,8 @@ class HttpRegistry:
             )
             raise RegistryUnavailable(f"The contact registry answered {response.status_code} on {path}.")
         try:
-            return response.json()
-        except ValueError as exc:
+            return json.loads(response.content)
+        except ValueError as exc:  # includes a body that is not UTF-8
             raise self._malformed(path, exc) from exc
 
     @staticmethod
