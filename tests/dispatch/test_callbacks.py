@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -256,3 +257,18 @@ def test_events_carry_the_time_they_were_recorded_and_a_24_hour_give_up_time():
     assert event.created_at.isoformat() == "2030-01-01T10:00:00+00:00"
     assert event.next_attempt_at == event.created_at
     assert event.give_up_at - event.created_at == timedelta(hours=24)
+
+
+def test_the_readmes_verification_snippet_accepts_our_signature_and_refuses_a_forgery():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("**Verifying the signature.**", 1)[1]
+    snippet = section.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, object] = {}
+    exec(compile(snippet, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    verify = namespace["verify"]
+
+    body = body_bytes({"id": "e1", "type": "order.status"})
+    header = signature_header(["new", "old"], body)
+    assert verify(header, body, "old") is True  # type: ignore[operator]
+    assert verify(header, body + b" ", "old") is False  # type: ignore[operator]
+    assert verify(header, body, "wrong") is False  # type: ignore[operator]
