@@ -1,0 +1,132 @@
+"""Redis down: the API keeps accepting orders, and once Redis is back they are all sent, untouched by hand.
+
+The service runs as in production, in its own processes against the test database: gunicorn, a Celery
+worker and Celery beat, with a private Redis as the broker. Redis is killed while the worker is in the
+middle of a send run (so its acknowledgement is lost too), orders are placed during the outage, and Redis
+is started again, empty, on the same port.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from django.db import connection
+
+from notifications_project.embedded import free_port
+from orders.models import (
+    EmailNotification,
+    EmailStatus,
+    Order,
+    OrderStatus,
+    SmsNotification,
+    SmsStatus,
+)
+from tests.faults.support import (
+    RedisServer,
+    Service,
+    api_client,
+    celery_beat,
+    celery_worker,
+    database_url,
+    gunicorn,
+    service_env,
+    wait_for,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+logger = logging.getLogger(__name__)
+
+LARGE_ORDER = 500  # recipients: a send run of several batches, for Redis to die in
+ORDERS_DURING_OUTAGE = 6
+
+
+def still_up(*processes: Service) -> None:
+    for process in processes:
+        assert process.alive, f"{process.name} died:\n{process.output()[-3000:]}"
+
+
+def test_orders_are_accepted_while_redis_is_down_and_sent_once_it_is_back(
+    transactional_db, services, tmp_path, jwks_file, make_token
+):
+    redis = RedisServer(tmp_path / "redis").start()
+    port = free_port()
+    env = service_env(
+        DATABASE_URL=database_url(connection.settings_dict),
+        CELERY_BROKER_URL=redis.url,
+        NOTIFICATIONS_JWKS_FILE=str(jwks_file),
+        NOTIFICATIONS_SWEEP_INTERVAL_SECONDS="1",
+        NOTIFICATIONS_EMAIL_PROVIDER="sandbox",
+        NOTIFICATIONS_SMS_PROVIDER="sandbox",
+        NOTIFICATIONS_SANDBOX_REPORT_DELAY_SECONDS="0.2",
+        NOTIFICATIONS_SEND_BATCH_SIZE="50",
+    )
+    web = services("web", gunicorn(port), env).start()
+    worker = services("worker", celery_worker(), env).start()
+    beat = services("beat", celery_beat(tmp_path / "beat-schedule"), env).start()
+    client = api_client(port, make_token())
+    wait_for("the web server", client.is_up, timeout=60)
+
+    # A large order goes the fast way (API, broker, worker); Redis dies while it is being sent.
+    recipients = [{"mobileNumber": f"+4798{number:06d}"} for number in range(LARGE_ORDER)]
+    large = client.post("/orders/sms", {"body": "Hei", "recipients": recipients})
+    assert large.status_code == 202, large.text
+    large_id = large.json()["orderId"]
+    wait_for(
+        "the send run of the large order",
+        lambda: SmsNotification.objects.filter(order_id=large_id, status=SmsStatus.SENDING).exists(),
+        timeout=60,
+        interval=0.02,
+    )
+    logged = len(worker.output())
+    redis.stop()
+
+    order_ids = [large_id]
+    for number in range(ORDERS_DURING_OUTAGE):
+        if number % 2:
+            response = client.post(
+                "/orders/sms", {"body": "Hei", "recipients": [{"mobileNumber": f"+47999{number:05d}"}]}
+            )
+        else:
+            response = client.post(
+                "/orders/email",
+                {
+                    "subject": "Hei",
+                    "body": "Hallo",
+                    "recipients": [{"emailAddress": f"r{number}@example.no"}],
+                },
+            )
+        assert response.status_code == 202, response.text
+        order_ids.append(response.json()["orderId"])
+    # The new orders wait in PostgreSQL, the only place that must have them.
+    assert set(Order.objects.filter(id__in=order_ids[1:]).values_list("status", flat=True)) == {
+        OrderStatus.REGISTERED
+    }
+    health = client.get("/health", absolute=True)
+    assert (health.status_code, health.json()["checks"]) == (503, {"database": "up", "broker": "down"})
+    wait_for(
+        "the worker to notice the outage",
+        lambda: "connection to broker lost" in worker.output()[logged:].lower(),
+        timeout=30,
+    )
+
+    redis.start()  # empty: every message published before the outage is gone
+
+    def all_completed() -> bool:
+        still_up(worker, beat, web)  # a worker that died would never finish: say so at once
+        completed = Order.objects.filter(id__in=order_ids, status=OrderStatus.COMPLETED).count()
+        return completed == len(order_ids)
+
+    wait_for("every order to complete", all_completed, timeout=120, interval=0.2)
+    emails = EmailNotification.objects.filter(order_id__in=order_ids)
+    sms = SmsNotification.objects.filter(order_id__in=order_ids)
+    assert list(emails.values_list("status", flat=True)) == [EmailStatus.DELIVERED] * (
+        ORDERS_DURING_OUTAGE // 2
+    )
+    assert set(sms.values_list("status", flat=True)) == {SmsStatus.DELIVERED}
+    assert sms.count() == LARGE_ORDER + ORDERS_DURING_OUTAGE // 2
+    logger.warning(
+        "redis down: %d orders accepted during the outage, %d notifications checked, all delivered",
+        ORDERS_DURING_OUTAGE,
+        emails.count() + sms.count(),
+    )
