@@ -20,6 +20,7 @@ pipeline processes it like any other order when that time comes. The chain row h
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -141,11 +142,15 @@ def _prefetch(shipments: Sequence[ShipmentRequest], registry: ContactRegistry) -
     )
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 def storable_request(data: Any) -> Any:
-    """The request as JSON PostgreSQL can store: jsonb has no NUL character, and fields the API does not
-    read are not validated, so a NUL there becomes U+FFFD instead of failing the request."""
+    """The request as JSON PostgreSQL can store. jsonb has no NUL character and UTF-8 no lone surrogate;
+    fields the API does not read are not validated, so there such a character becomes U+FFFD instead of
+    failing the request."""
     if isinstance(data, str):
-        return data.replace("\x00", "\ufffd")
+        return _UNSTORABLE.sub("\ufffd", data)
     if isinstance(data, dict):
         return {storable_request(key): storable_request(value) for key, value in data.items()}
     if isinstance(data, list):
