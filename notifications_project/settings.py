@@ -85,6 +85,8 @@ INSTALLED_APPS = [
     "templates",
     "orders",
     "dispatch",
+    # Admin login throttling: failed logins counted per username and client address in PostgreSQL.
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -99,6 +101,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: answers 429 to a locked-out admin login.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes checks every login against its lockouts first; then the usual username and password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "notifications_project.urls"
@@ -166,6 +176,29 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# An admin session lasts a working day, not Django's two weeks.
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
+if SESSION_COOKIE_SECURE and CSRF_COOKIE_SECURE:
+    # "__Host-": the browser keeps these cookies only when Secure, for this host alone and path "/", so
+    # neither a sibling subdomain nor plain HTTP can set or overwrite them.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Admin login throttling (django-axes): after this many failed logins for one username from one client
+# address, that pair is locked out (429) for the cool-off time; a success resets the count. Counted per
+# pair so that nobody can lock a colleague out from elsewhere, and behind a proxy all staff do not share
+# one lockout. Stored in PostgreSQL, so a Redis outage does not lift it.
+AXES_FAILURE_LIMIT = env_int("NOTIFICATIONS_ADMIN_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("NOTIFICATIONS_ADMIN_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Failed attempts are kept (for the lockout and for review in the admin); successful logins are not.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_HTTP_RESPONSE_CODE = 429
 
 # --- Celery (Redis is only the broker; PostgreSQL holds the truth) ---
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
