@@ -1,23 +1,27 @@
 """Sending one instant notification now, for ``POST /future/orders/instant/*`` (see ``orders.instant``).
 
-The notification arrives already claimed (``Sending``, attempt 1). It goes through the channel's
-configured provider and is recorded by the batch sender's own code (``_send_batch``: the conditional
-status update, the ``DeliveryAttempt`` row, the provider pause on throttling, the completion check), so
-an instant message is tracked exactly like every other one. Called with no transaction open.
+The notification arrives already claimed (``Sending``, attempt 1). It goes through the provider the
+batch sender would choose (for SMS, the weighted failover choice) and is recorded by the batch sender's
+own code (``_send_batch``: the conditional status update, the ``DeliveryAttempt`` row, the provider
+pause on throttling, the completion check), so an instant message is tracked exactly like every other
+one. Called with no transaction open.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 from uuid import UUID
 
 from django.utils import timezone
 
 from dispatch.models import Channel
-from dispatch.providers import email_provider, sms_provider
-from dispatch.providers.base import Provider
-from dispatch.services.sending import Claimed, _message, _send_batch, provider_paused_until
+from dispatch.services.sending import (
+    Claimed,
+    _choose,
+    _message,
+    _send_batch,
+    provider_paused_until,
+)
 from orders.instant import InstantSendResult
 from orders.models import EmailNotification, SmsNotification
 
@@ -27,18 +31,23 @@ logger = logging.getLogger(__name__)
 def instant_notification_send(*, channel: str, notification_id: UUID) -> InstantSendResult:
     """Send the claimed notification through the channel's provider and record the outcome."""
     model: type[EmailNotification] | type[SmsNotification]
-    provider: Provider[Any]
     if channel == Channel.EMAIL:
-        model, template, provider = EmailNotification, "order__email_template", email_provider()
+        model, template = EmailNotification, "order__email_template"
     else:
-        model, template, provider = SmsNotification, "order__sms_template", sms_provider()
+        model, template = SmsNotification, "order__sms_template"
     row = model.objects.select_related(template).get(id=notification_id, status="Sending")
-    paused = provider_paused_until(key=provider.pause_key, now=timezone.now())
-    if paused is not None:
-        # The provider asked us to back off (or is down): a synchronous send must not hammer it either.
+    # The batch sender's choice: for SMS the weighted failover among healthy, unpaused providers.
+    chosen = _choose(channel)
+    paused = None
+    if chosen is not None:
+        paused = provider_paused_until(key=chosen[0].pause_key, now=timezone.now())
+    if chosen is None or paused is not None:
+        # Throttled or unreachable: a synchronous send must not hammer the provider either.
+        until = f" until {paused.isoformat()}" if paused else ""
         return InstantSendResult(
-            accepted=False, status=row.status, error=f"the provider is paused until {paused.isoformat()}"
+            accepted=False, status=row.status, error=f"the {channel} provider is paused{until}"
         )
+    provider = chosen[0]
     assert row.claimed_at is not None
     claimed = Claimed(
         message=_message(row, attempt=row.attempts),

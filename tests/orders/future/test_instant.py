@@ -399,3 +399,17 @@ def test_the_request_is_kept_with_the_instant_order(api_client: APIClient) -> No
     stored = OrderChain.objects.get(id=response.json()["notificationOrderId"]).request
     assert stored["recipientSms"] == body["recipientSms"]
     assert stored["note"] == "a\ufffdb"
+
+
+def test_an_instant_sms_goes_to_a_provider_the_failover_still_uses(
+    api_client: APIClient, settings: Any
+) -> None:
+    """With several SMS providers, the instant send takes the batch sender's choice: not a paused one."""
+    settings.NOTIFICATIONS_SMS_PROVIDERS = [("twilio", 5), ("sandbox", 1)]
+    ProviderPause.objects.create(key="Sms:twilio", paused_until=timezone.now() + timedelta(minutes=5))
+
+    response = post_future(api_client, "/orders/instant/sms", instant_sms())
+
+    assert response.status_code == 201
+    assert SmsNotification.objects.get().provider == "sandbox"
+    assert SandboxMessage.objects.count() == 1
