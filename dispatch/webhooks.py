@@ -32,7 +32,7 @@ from django.views.decorators.http import require_POST
 
 from dispatch.providers import twilio
 from dispatch.providers.email import map_anymail_event
-from dispatch.services.reports import IncomingReport, delivery_report_receive
+from dispatch.services.reports import IncomingReport, delivery_report_receive, delivery_reports_receive
 
 logger = logging.getLogger(__name__)
 
@@ -187,29 +187,31 @@ def anymail_tracking(request: HttpRequest, esp: str) -> HttpResponse:
         events = view.parse_events(request)
     except (AnymailError, ValueError, KeyError, TypeError, AttributeError) as exc:
         return _problem(400, "Bad Request", f"not a {esp} tracking event: {exc.__class__.__name__}")
-    try:
-        for event in events:
-            metadata = event.metadata or {}
-            notification_id: uuid.UUID | None = None
-            try:
-                notification_id = (
-                    uuid.UUID(str(metadata.get("notification_id")))
-                    if metadata.get("notification_id")
-                    else None
-                )
-            except ValueError:
-                notification_id = None
-            delivery_report_receive(
-                report=IncomingReport(
-                    channel="Email",
-                    provider=esp,
-                    provider_status=f"{event.event_type}/{event.reject_reason or ''}".rstrip("/"),
-                    mapped=map_anymail_event(event.event_type, event.reject_reason),
-                    reference=event.message_id,
-                    notification_id=notification_id,
-                    raw=json.dumps(event.esp_event, default=str)[:20000],
-                )
+    reports = []
+    for event in events:
+        metadata = event.metadata or {}
+        notification_id: uuid.UUID | None = None
+        try:
+            notification_id = (
+                uuid.UUID(str(metadata.get("notification_id"))) if metadata.get("notification_id") else None
             )
+        except ValueError:
+            notification_id = None
+        reports.append(
+            IncomingReport(
+                channel="Email",
+                provider=esp,
+                provider_status=f"{event.event_type}/{event.reject_reason or ''}".rstrip("/"),
+                mapped=map_anymail_event(event.event_type, event.reject_reason),
+                reference=event.message_id,
+                notification_id=notification_id,
+                raw=json.dumps(event.esp_event, default=str)[:20000],
+            )
+        )
+    try:
+        # ESPs that batch (SparkPost, SendGrid, Mailjet: hundreds of events per request) are applied
+        # together: one transaction and a fixed number of queries per request, not per event.
+        delivery_reports_receive(reports=reports)
     except DatabaseError:
         logger.exception("could not store an anymail tracking event")
         return _unavailable()
