@@ -5,9 +5,16 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.signals import after_setup_logger, after_setup_task_logger
+
+from notifications_project.logfilters import add_to_handlers
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "notifications_project.settings")
 
 app = Celery("notifications_project")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# A worker replaces the root logger's handlers with its own: mask personal data in those too.
+after_setup_logger.connect(add_to_handlers, weak=False)
+after_setup_task_logger.connect(add_to_handlers, weak=False)

@@ -519,7 +519,11 @@ LOGGING: dict[str, Any] = {
     "formatters": {
         "line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
+    # NINs, phone numbers and email addresses are masked in whatever reaches a handler (defence in depth).
+    "filters": {"personal_data": {"()": "notifications_project.logfilters.PersonalDataFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "line", "filters": ["personal_data"]}
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         # One line per request comes from our middleware; Django's own would duplicate it.
