@@ -324,8 +324,8 @@ _sweep = {
 CELERY_BEAT_SCHEDULE["orders-process-due"] = {"task": "dispatch.orders_process_due", **_sweep}
 CELERY_BEAT_SCHEDULE["notifications-expire"] = {"task": "dispatch.notifications_expire", **_sweep}
 CELERY_BEAT_SCHEDULE["orders-complete"] = {"task": "dispatch.orders_complete", **_sweep}
-CELERY_BEAT_SCHEDULE["status-feed-purge"] = {
-    "task": "orders.status_feed_purge",
+CELERY_BEAT_SCHEDULE["future-purge"] = {
+    "task": "orders.future_purge",
     "schedule": timedelta(hours=1),
     "options": {"expires": 3600},
 }

@@ -27,11 +27,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from notifications_project.problems import ApplicationError
-from orders.models import Order, OrderChain, OrderType
+from orders.models import ORDER_FINAL_STATUSES, Order, OrderChain, OrderType
 from orders.registry import get_registry
 from orders.registry.base import (
     ContactRegistry,
@@ -276,3 +278,28 @@ def chain_create(
         extra={"order_id": str(orders[0].id), "creator": creator},
     )
     return ChainReceipt(chain_id=chain.id, body=chain.receipt, created=True)
+
+
+def order_chain_requests_purge(*, now: datetime | None = None) -> int:
+    """Empty the stored request of chains whose orders have all been final for NOTIFICATIONS_RETENTION_DAYS.
+
+    The request repeats the orders' recipients and texts, which the retention job purges from the orders
+    themselves then; the receipt (ids and references) stays. 0 keeps everything.
+    """
+    days = int(settings.NOTIFICATIONS_RETENTION_DAYS)
+    if days <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    # An order still pending, or final for less than the retention, keeps its chain's request.
+    kept = Order.objects.filter(chain_id=OuterRef("pk")).exclude(
+        status__in=sorted(ORDER_FINAL_STATUSES), status_changed_at__lt=cutoff
+    )
+    purged = (
+        OrderChain.objects.filter(created_at__lt=cutoff)
+        .exclude(request={})
+        .exclude(Exists(kept))
+        .update(request={})
+    )
+    if purged:
+        logger.info("emptied the stored request of %d order chain(s)", purged)
+    return purged

@@ -9,7 +9,9 @@
    so that an entry committed late with a lower id is not skipped by a cursor that already passed it;
    here every write first takes a per-creator transaction lock, so one creator's ids are handed out in
    commit order and a reader can never see a higher id before a lower one: entries show at once.
-3. **Purge** (``status_feed_purge``): entries older than ``NOTIFICATIONS_STATUS_FEED_RETENTION_DAYS``.
+3. **Purge** (``status_feed_purge``): entries older than ``NOTIFICATIONS_STATUS_FEED_RETENTION_DAYS``
+   go; before that, once an entry is older than ``NOTIFICATIONS_RETENTION_DAYS`` (the service's retention
+   of personal data), its destinations are left out (``status_feed_content_purge``).
 
 ``Cancelled`` is a feed status here (the reference leaves it out): staff can cancel an order from the
 admin, and a client that follows the feed would otherwise wait for that order forever.
@@ -142,3 +144,29 @@ def status_feed_purge(*, now: datetime | None = None, batch_size: int = PURGE_BA
     if total:
         logger.info("deleted %d status feed entries older than %s", total, cutoff.isoformat())
     return total
+
+
+_CONTENT_PURGE_SQL = f"""
+    UPDATE {_FEED} AS f
+       SET recipients = (SELECT COALESCE(jsonb_agg(r.item - 'destination' ORDER BY r.position), '[]'::jsonb)
+                           FROM jsonb_array_elements(f.recipients) WITH ORDINALITY AS r(item, position))
+     WHERE f.created_at < %(cutoff)s AND jsonb_path_exists(f.recipients, '$[*].destination')
+"""
+
+
+def status_feed_content_purge(*, now: datetime | None = None) -> int:
+    """Leave the destinations (addresses) out of entries older than NOTIFICATIONS_RETENTION_DAYS.
+
+    The entry's order has been final at least that long, so its own addresses are purged by the
+    retention job; the feed's snapshot must not keep them longer. Statuses and times stay. 0 keeps all.
+    """
+    days = int(settings.NOTIFICATIONS_RETENTION_DAYS)
+    if days <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_CONTENT_PURGE_SQL, {"cutoff": cutoff})
+        purged: int = cursor.rowcount
+    if purged:
+        logger.info("left the destinations out of %d status feed entries", purged)
+    return max(purged, 0)

@@ -250,7 +250,8 @@ class StatusFeedEntrySerializer(serializers.Serializer[StatusFeedEntry]):
                 "recipients": [
                     _without_nulls(
                         {
-                            "destination": item["destination"] or None,
+                            # Left out once the personal-data retention has passed (orders.feed).
+                            "destination": item.get("destination") or None,
                             "status": notification_lifecycle(item["channel"], item["status"]),
                             "lastUpdate": _timestamp(datetime.fromisoformat(item["lastUpdate"])),
                         }

@@ -9,10 +9,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from django.db import connections
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from orders.chains import order_chain_requests_purge
 from orders.models import Order, OrderChain, OrderStatus, OrderType, SendingTimePolicy
 from tests.orders.future.conftest import FUTURE, post_future
 
@@ -753,3 +755,27 @@ def test_such_characters_in_fields_that_are_read_are_a_400(api_client: APIClient
 
     assert response.status_code == 400
     assert "sendersReference" in response.json()["errors"]
+
+
+def test_a_chains_request_is_emptied_once_all_its_orders_are_past_the_retention(
+    api_client: APIClient, settings: Any
+) -> None:
+    settings.NOTIFICATIONS_RETENTION_DAYS = 30
+    done = post_future(api_client, "/orders", chain()).json()["notificationOrderId"]
+    waiting = post_future(
+        api_client, "/orders", chain(reminders=[{"delayDays": 60, "recipient": sms_recipient()}])
+    ).json()["notificationOrderId"]
+    recent = post_future(api_client, "/orders", chain()).json()["notificationOrderId"]
+    # Every main notification completed; only the one of "recent" recently.
+    Order.objects.filter(type="Notification").update(status=OrderStatus.COMPLETED)
+
+    with time_machine.travel(timezone.now() + timedelta(days=31)):
+        Order.objects.filter(chain_id=recent).update(status_changed_at=timezone.now())
+        assert order_chain_requests_purge() == 1
+
+    requests = dict(OrderChain.objects.values_list("id", "request"))
+    assert requests[uuid.UUID(done)] == {}
+    assert requests[uuid.UUID(waiting)] != {}  # its reminder is still to be sent
+    assert requests[uuid.UUID(recent)] != {}  # final, but not for long enough
+    # The receipt stays: a repeat still gets it.
+    assert OrderChain.objects.get(id=done).receipt["notificationOrderId"] == done

@@ -15,8 +15,9 @@ from rest_framework.test import APIClient
 
 from dispatch.services.completion import order_complete_if_done, orders_complete
 from dispatch.services.processing import order_process
-from orders.feed import MAX_PAGE_SIZE, status_feed_purge, status_feed_record
+from orders.feed import MAX_PAGE_SIZE, status_feed_content_purge, status_feed_purge, status_feed_record
 from orders.models import EmailStatus, Order, OrderStatus, SmsStatus, StatusFeedEntry
+from orders.tasks import future_purge_task
 from tests.factories import EmailNotificationFactory, OrderFactory, SmsNotificationFactory
 from tests.orders.future.conftest import FUTURE, post_json
 
@@ -323,3 +324,42 @@ def test_entries_past_the_retention_are_purged(settings: Any) -> None:
     assert status_feed_purge(batch_size=1) == 2
 
     assert list(StatusFeedEntry.objects.values_list("id", flat=True)) == kept
+
+
+def test_destinations_leave_entries_older_than_the_personal_data_retention(
+    api_client: APIClient, settings: Any
+) -> None:
+    settings.NOTIFICATIONS_RETENTION_DAYS = 30
+    with time_machine.travel(timezone.now() - timedelta(days=31)):
+        _completed(1)
+    _completed(1)
+
+    assert status_feed_content_purge() == 1
+    assert status_feed_content_purge() == 0  # nothing left to purge in it
+
+    old, new = feed(api_client).json()
+    assert old["recipients"] == [
+        {"status": "SMS_Delivered", "lastUpdate": old["recipients"][0]["lastUpdate"]}
+    ]
+    assert new["recipients"][0]["destination"] == "+4799999999"
+
+
+def test_a_retention_of_zero_keeps_the_destinations(settings: Any) -> None:
+    settings.NOTIFICATIONS_RETENTION_DAYS = 0
+    with time_machine.travel(timezone.now() - timedelta(days=400)):
+        _completed(1)
+
+    assert status_feed_content_purge() == 0
+
+
+def test_the_hourly_task_purges_old_entries_and_old_content(settings: Any) -> None:
+    settings.NOTIFICATIONS_RETENTION_DAYS = 30
+    with time_machine.travel(timezone.now() - timedelta(days=91)):
+        _completed(1)
+    with time_machine.travel(timezone.now() - timedelta(days=31)):
+        _completed(1)
+
+    future_purge_task()
+
+    (entry,) = StatusFeedEntry.objects.all()
+    assert "destination" not in entry.recipients[0]
