@@ -13,6 +13,8 @@ import json
 import os
 import platform
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -110,6 +112,11 @@ def main(argv: list[str] | None = None) -> int:
         help="repeat a workload once when other processes used more than this share of the machine",
     )
     parser.add_argument("--keep", action="store_true", help="keep the run folder (logs, database)")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample web and worker with py-spy during each workload (collapsed stacks in the run folder)",
+    )
     args = parser.parse_args(argv)
 
     from bench.workloads import FULL, QUICK, SMOKE, WORKLOADS
@@ -152,6 +159,20 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failed else 0
 
 
+def _profile(stack: Any, run_dir: Path, label: str) -> list[subprocess.Popen[bytes]]:
+    """py-spy on the web and worker process trees; SIGINT makes it write its collapsed stacks."""
+    spy = Path(sys.executable).parent / "py-spy"
+    return [
+        subprocess.Popen(
+            [str(spy), "record", "--subprocesses", "--nonblocking", "-r", "200", "-f", "raw"]
+            + ["-o", str(run_dir / f"profile-{label}-{name}.txt"), "-p", str(stack.processes[name].pid)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name in ("web", "worker")
+    ]
+
+
 def _run(
     args: argparse.Namespace,
     sizes: Any,
@@ -185,7 +206,8 @@ def _run(
         for name in names:
             print(f"==> {name}", flush=True)
             attempts: list[dict[str, Any]] = []
-            for _attempt in (1, 2):
+            for attempt in (1, 2):
+                profilers = _profile(stack, run_dir, f"{name}-{attempt}") if args.profile else []
                 meter.start()
                 clock = time.monotonic()
                 try:
@@ -194,6 +216,9 @@ def _run(
                     result = {"error": traceback.format_exc()}
                     print(result["error"], file=sys.stderr, flush=True)
                 result["load"] = meter.stop()
+                for profiler in profilers:
+                    profiler.send_signal(signal.SIGINT)
+                    profiler.wait(30)
                 result["seconds"] = round(time.monotonic() - clock, 1)
                 attempts.append(result)
                 load = result["load"]

@@ -459,7 +459,7 @@ class Probes:
 
     def __init__(self, ctx: Context, tag: str) -> None:
         self.ctx = ctx
-        self.tag = tag
+        self.tag = f"{tag}-{uuid.uuid4().hex[:6]}"  # unique per run: a repeated workload reuses no address
         self.posted: dict[str, float] = {}
         self.errors = 0
         self._stop = threading.Event()
@@ -534,9 +534,10 @@ def _drain(ctx: Context, channel: str, count: int, probes: Probes | None = None)
     before = sink.received()
     order = _seed_due(channel, count)
     due_at = time.time()
-    # One send task per pool process (what the beat sweep would also start, within its interval).
+    # One send task per pool process, as the pipeline enqueues them (both channels; the beat sweep
+    # would start one within its interval too).
     for _ in range(ctx.stack.worker_concurrency):
-        celery_app.send_task("dispatch.notifications_send", kwargs={"channel": channel})
+        celery_app.send_task("dispatch.notifications_send")
     if probes is not None:
         probes.start(count=ctx.sizes.probes, interval=0.5)
     rows = model.objects.filter(order=order)
