@@ -56,6 +56,13 @@ def _keep_the_test_connection() -> Iterator[None]:
 def test_every_operation_answers_as_documented_and_never_with_a_server_error(
     case: schemathesis.Case, make_token: Callable[..., str], published: Any
 ) -> None:
+    # Schemathesis fills the security schemes' headers with generated values; a valid token replaces them,
+    # so the cases reach the operations (the missing-auth check still sends each one without a token).
+    case.headers = {
+        name: value
+        for name, value in (case.headers or {}).items()
+        if name.lower() not in ("authorization", "platformaccesstoken")
+    }
     case.call_and_validate(
         headers={"Authorization": f"Bearer {make_token()}"},
         # "Schema-valid data is accepted" cannot hold for an order: a mobile number must be one that
