@@ -7,6 +7,7 @@ details with ``type: urn:altinn:error:NOT-0000x`` and ``code``.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from uuid import UUID
 
@@ -49,6 +50,9 @@ MSG_SEQ_NEGATIVE = "Sequence number cannot be less than 0."
 MSG_SEQ_INVALID = "The sequence number must be a whole number."
 MSG_PAGE_SIZE_INVALID = "The page size must be a whole number."
 MSG_ORDER_BY_INVALID = "orderBy must be Asc or Desc."
+MSG_SEQ_TOO_LARGE = "Sequence number cannot be larger than 9223372036854775807."
+MAX_SEQ = 2**63 - 1  # a long, as in the reference
+_INTEGER = re.compile("-?[0-9]+")
 
 
 class ShipmentNotFound(AltinnProblem):
@@ -353,7 +357,7 @@ class ShipmentViewSet(_FutureViewSet):
         parameters=[
             OpenApiParameter(
                 "seq",
-                OpenApiTypes.INT64,
+                {"type": "integer", "format": "int64", "minimum": 0},
                 OpenApiParameter.QUERY,
                 description="The cursor (default 0, not negative).",
             ),
@@ -363,7 +367,13 @@ class ShipmentViewSet(_FutureViewSet):
                 OpenApiParameter.QUERY,
                 description=f"Entries per page: default and at most {MAX_PAGE_SIZE}; below 1 means 1.",
             ),
-            OpenApiParameter("orderBy", OpenApiTypes.STR, OpenApiParameter.QUERY, enum=["Asc", "Desc"]),
+            OpenApiParameter(
+                "orderBy",
+                {"type": "string", "pattern": "^([Aa][Ss][Cc]|[Dd][Ee][Ss][Cc])$"},
+                OpenApiParameter.QUERY,
+                description="Asc (default: entries after seq, oldest first) or Desc (entries before seq, "
+                "newest first); any case.",
+            ),
         ],
         responses={
             200: OpenApiResponse(
@@ -380,10 +390,12 @@ class ShipmentViewSet(_FutureViewSet):
         seq = _query_int(params.get("seq"), 0, "seq", MSG_SEQ_INVALID, errors)
         if seq is not None and seq < 0:
             errors["seq"] = [MSG_SEQ_NEGATIVE]
+        elif seq is not None and seq > MAX_SEQ:
+            errors["seq"] = [MSG_SEQ_TOO_LARGE]
         page_size = _query_int(
             params.get("pageSize"), MAX_PAGE_SIZE, "pageSize", MSG_PAGE_SIZE_INVALID, errors
         )
-        order_by = (params.get("orderBy") or "Asc").lower()
+        order_by = params.get("orderBy", "Asc").lower()
         if order_by not in ("asc", "desc"):
             errors["orderBy"] = [MSG_ORDER_BY_INVALID]
         if errors:
@@ -399,12 +411,10 @@ class ShipmentViewSet(_FutureViewSet):
 def _query_int(
     raw: str | None, default: int, name: str, message: str, errors: dict[str, list[str]]
 ) -> int | None:
-    if raw is None or raw == "":
+    if raw is None:
         return default
-    try:
-        value = int(raw.strip())
-    except ValueError:
+    # Digits only: int() would also take " 5", "5_000" and "٥".
+    if not _INTEGER.fullmatch(raw):
         errors[name] = [message]
         return None
-    # A long in the reference; anything beyond is a cursor no entry will ever reach.
-    return max(min(value, 2**63 - 1), -(2**63))
+    return int(raw)

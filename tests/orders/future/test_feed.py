@@ -246,7 +246,7 @@ def test_a_cursor_reads_every_entry_once_in_order(api_client: APIClient) -> None
 def test_descending_starts_at_the_newest_and_pages_backwards_without_overlap(api_client: APIClient) -> None:
     sequence = _completed(5)
 
-    newest = [e["sequenceNumber"] for e in feed(api_client, orderBy="Desc", pageSize=3).json()]
+    newest = [e["sequenceNumber"] for e in feed(api_client, orderBy="DESC", pageSize=3).json()]
     older = [e["sequenceNumber"] for e in feed(api_client, orderBy="desc", pageSize=3, seq=newest[-1]).json()]
 
     assert newest == sequence[:1:-1]
@@ -297,6 +297,10 @@ def test_the_page_size_is_at_most_500_and_at_least_1(api_client: APIClient) -> N
     [
         ({"seq": -1}, {"seq": ["Sequence number cannot be less than 0."]}),
         ({"seq": "abc"}, {"seq": ["The sequence number must be a whole number."]}),
+        ({"seq": "5_000"}, {"seq": ["The sequence number must be a whole number."]}),
+        ({"seq": ""}, {"seq": ["The sequence number must be a whole number."]}),
+        ({"seq": str(2**63)}, {"seq": ["Sequence number cannot be larger than 9223372036854775807."]}),
+        ({"orderBy": ""}, {"orderBy": ["orderBy must be Asc or Desc."]}),
         ({"pageSize": "ten"}, {"pageSize": ["The page size must be a whole number."]}),
         ({"orderBy": "Sideways"}, {"orderBy": ["orderBy must be Asc or Desc."]}),
     ],
