@@ -169,7 +169,7 @@ def _profile(stack: Any, run_dir: Path, label: str) -> list[subprocess.Popen[byt
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        for name in ("web", "worker")
+        for name in ("web", "worker", "sender")
     ]
 
 

@@ -4,7 +4,8 @@
   fsync on and Redis's append-only file, as in production (``--smoke`` uses throwaway servers).
 * web: gunicorn with sync workers, ``DEBUG=false``, a real ``SECRET_KEY``, JWT authentication against a
   key set made for the run, no API rate limit (it would be the first thing measured), plain HTTP.
-* Celery: one prefork worker node and beat, with the project's settings.
+* Celery: two prefork worker nodes (order processing on the default queue, sending on its own) and beat,
+  with the project's settings.
 * providers: email over SMTP and SMS over SMPP (the production defaults) to the sinks of
   :mod:`bench.sinks`, each in its own process.
 
@@ -143,23 +144,28 @@ class Stack:
                 "warning",
             ],
         )
-        self._spawn(
-            "worker",
-            [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "notifications_project",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                str(self.worker_concurrency),
-                "--hostname",
-                "bench@%h",
-            ],
-        )
+        # Two worker nodes, as deployed: order processing and the sweeps on the default queue,
+        # sending on its own queue (CELERY_TASK_ROUTES), so neither waits for the other's processes.
+        for name, queue in (("worker", "celery"), ("sender", "sending")):
+            self._spawn(
+                name,
+                [
+                    python,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "notifications_project",
+                    "worker",
+                    "--queues",
+                    queue,
+                    "--loglevel",
+                    "INFO",
+                    "--concurrency",
+                    str(self.worker_concurrency),
+                    "--hostname",
+                    f"{name}@%h",
+                ],
+            )
         self._spawn(
             "beat",
             [
@@ -243,8 +249,10 @@ class Stack:
                 except OSError:
                     pass
             if not worker_ready:
-                log = (self.run_dir / "logs" / "worker.log").read_text(errors="replace")
-                worker_ready = " ready." in log
+                worker_ready = all(
+                    " ready." in (self.run_dir / "logs" / f"{name}.log").read_text(errors="replace")
+                    for name in ("worker", "sender")
+                )
             if web_ready and worker_ready:
                 return
             time.sleep(0.2)
@@ -261,7 +269,7 @@ class Stack:
             return []
 
     def worker_pids(self) -> list[int]:
-        """The Celery worker node and its pool processes."""
+        """The order-processing Celery node and its pool processes."""
         from bench.sysload import descendants
 
         return sorted(descendants([self.processes["worker"].pid]))
@@ -269,7 +277,8 @@ class Stack:
     def describe(self) -> dict[str, Any]:
         return {
             "web": f"gunicorn, {self.web_workers} sync workers",
-            "worker": f"celery prefork, concurrency {self.worker_concurrency}, plus beat",
+            "worker": f"celery prefork: processing node (-Q celery) and sending node (-Q sending), "
+            f"concurrency {self.worker_concurrency} each, plus beat",
             "postgresql": "private server, fsync " + ("off (smoke)" if self.throwaway else "on"),
             "redis": "private server, "
             + ("no persistence (smoke)" if self.throwaway else "append-only file"),

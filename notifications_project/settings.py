@@ -13,6 +13,7 @@ from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("NOTIFICATIONS_VAR_DIR", BASE_DIR / "var"))
@@ -218,6 +219,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "max_retries": 0,
 }
 CELERY_TASK_PUBLISH_RETRY = False
+# Sending has a queue of its own: a worker started with `-Q celery` processes orders (and the sweeps)
+# and one with `-Q sending` sends, so an immediate order is never queued behind minutes of bulk sending.
+# A worker started without -Q consumes both (the embedded default).
+CELERY_TASK_QUEUES = [Queue("celery", routing_key="celery"), Queue("sending", routing_key="sending")]
+CELERY_TASK_ROUTES = {"dispatch.notifications_send": {"queue": "sending"}}
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 NOTIFICATIONS_SWEEP_INTERVAL = timedelta(seconds=env_float("NOTIFICATIONS_SWEEP_INTERVAL_SECONDS", 5.0))
 

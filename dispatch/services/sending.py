@@ -35,7 +35,7 @@ from dispatch.providers import email_provider, sms_provider
 from dispatch.providers.base import EmailMessage, Outcome, Provider, SmsMessage
 from dispatch.services.callbacks import callbacks_record_notifications
 from dispatch.services.failover import sms_provider_choose, sms_providers
-from dispatch.services.metrics import SendObservation, sends_record
+from dispatch.services.metrics import SendObservation, counters_flush, sends_record
 from dispatch.services.window import sms_send_window_is_open
 from orders.models import (
     EmailNotification,
@@ -63,6 +63,8 @@ class Claimed:
     # When the order wanted it sent (its send time, or its registration when later): the send latency's
     # start in /metrics.
     due_at: datetime | None = None
+    # Whether its order has a status callback URL (None: unknown, look it up when it becomes final).
+    callback: bool | None = None
 
 
 @dataclass
@@ -154,6 +156,7 @@ def notifications_claim(
             attempts=row.attempts + 1,
             claimed_at=now,
             due_at=max(row.order.requested_send_time, row.order.created_at),
+            callback=bool(row.order.status_callback_url),
         )
         for row in rows
     ]
@@ -188,13 +191,28 @@ def _message(row: EmailNotification | SmsNotification, *, attempt: int) -> Email
 
 
 def notifications_send(*, channel: str | None = None, time_budget: float | None = None) -> SendSummary:
-    """Send claimed batches on one or both channels until nothing is left or the time budget is used."""
+    """Send claimed batches on one or both channels until nothing is left or the time budget is used.
+
+    With both channels the batches take turns (one email batch, one SMS batch, ...), and a channel that
+    had nothing is asked again each round: a backlog of 50,000 SMS holds a new email back for one SMS
+    batch, not until the backlog is gone.
+    """
     channels = [channel] if channel else [Channel.EMAIL, Channel.SMS]
     budget = time_budget if time_budget is not None else settings.NOTIFICATIONS_SEND_TASK_SECONDS
     deadline = time.monotonic() + budget
+    runs = [_ChannelRun(name) for name in channels]
+    try:
+        while time.monotonic() < deadline:
+            # Another round only while some channel had a full batch: more may be waiting there.
+            full = [run.step() for run in runs if not run.stopped]
+            if not any(full):
+                break
+    finally:
+        for run in runs:
+            run.close()
     total = SendSummary()
-    for name in channels:
-        total.add(notifications_send_channel(channel=name, deadline=deadline))
+    for run in runs:
+        total.add(run.summary)
     return total
 
 
@@ -206,31 +224,48 @@ def _choose(channel: str) -> tuple[Provider[Any], int] | None:
     return None if choice is None else (sms_provider(choice.name), choice.limit)
 
 
+class _ChannelRun:
+    """The batches of one channel within a send run, one :meth:`step` at a time."""
+
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+        self.summary = SendSummary()
+        self.stopped = False  # every provider of the channel is paused: nothing more in this run
+        self._used: dict[str, Provider[Any]] = {}
+
+    def step(self) -> bool:
+        """Claim and send one batch; True when it was full (more may be waiting)."""
+        chosen = _choose(self.channel)
+        if chosen is None:
+            self.stopped = True
+            return False
+        provider, limit = chosen
+        self._used[provider.pause_key] = provider
+        claimed = notifications_claim(channel=self.channel, pause_key=provider.pause_key, limit=limit)
+        if not claimed:
+            return False
+        batch = _send_batch(provider=provider, channel=self.channel, claimed=claimed)
+        self.summary.add(batch)
+        # A paused provider ends the channel's run unless another one can take the next batch.
+        if batch.paused_until is not None and len(sms_providers() if self.channel == Channel.SMS else []) < 2:
+            self.stopped = True
+            return False
+        return len(claimed) >= limit
+
+    def close(self) -> None:
+        for provider in self._used.values():
+            provider.after_batch()
+
+
 def notifications_send_channel(*, channel: str, deadline: float) -> SendSummary:
     """Claim and send batches on one channel; stop when empty, every provider paused, or past ``deadline``."""
-    summary = SendSummary()
-    used: dict[str, Provider[Any]] = {}
+    run = _ChannelRun(channel)
     try:
-        while time.monotonic() < deadline:
-            chosen = _choose(channel)
-            if chosen is None:
-                break
-            provider, limit = chosen
-            used[provider.pause_key] = provider
-            claimed = notifications_claim(channel=channel, pause_key=provider.pause_key, limit=limit)
-            if not claimed:
-                break
-            batch = _send_batch(provider=provider, channel=channel, claimed=claimed)
-            summary.add(batch)
-            # A paused provider ends the run unless another one can take the next batch.
-            if batch.paused_until is not None and len(sms_providers() if channel == Channel.SMS else []) < 2:
-                break
-            if len(claimed) < limit:
-                break
+        while time.monotonic() < deadline and run.step():
+            pass
     finally:
-        for provider in used.values():
-            provider.after_batch()
-    return summary
+        run.close()
+    return run.summary
 
 
 def _send_batch(*, provider: Provider[Any], channel: str, claimed: Sequence[Claimed]) -> SendSummary:
@@ -260,6 +295,7 @@ def _send_batch(*, provider: Provider[Any], channel: str, claimed: Sequence[Clai
         )
     if pending:
         summary.add(_record(provider=provider, channel=channel, by_id=by_id, outcomes=pending))
+    counters_flush()  # the batch's metrics, in one statement
     return summary
 
 
@@ -400,7 +436,12 @@ def _record(
             )
         )
     model = _model(channel)
-    final_ids = [claim.message.notification_id for claim, record in updates if record.final]
+    # Only orders with a callback URL need the outbox query (most have none).
+    final_ids = [
+        claim.message.notification_id
+        for claim, record in updates
+        if record.final and claim.callback is not False
+    ]
     try:
         with transaction.atomic():
             _apply(model, provider.name, updates, now=now, savepoints=False)
