@@ -14,9 +14,8 @@ from __future__ import annotations
 import hmac
 import logging
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -44,15 +43,15 @@ CACHE_KEY = "metrics-gauges-v1"
 # The stored counter families: (name, type, help). Histograms are stored as their _bucket, _count and
 # _sum samples; counters under their exposed ``_total`` name.
 FAMILIES = (
-    (names.SENT, "counter", "Notifications the provider accepted."),
-    (names.PROVIDER_ERRORS, "counter", "Provider attempts that failed, by outcome."),
+    (names.SENT, "Notifications the provider accepted.", None),
+    (names.PROVIDER_ERRORS, "Provider attempts that failed, by outcome.", None),
     (
         names.SEND_LATENCY,
-        "histogram",
         "Seconds from the order's send time (or its registration, when later) to the provider's acceptance.",
+        names.LATENCY_BUCKETS,
     ),
-    (names.PROVIDER_CALL, "histogram", "Seconds one provider call took."),
-    (names.CALLBACKS, "counter", "Status callback attempts, by result."),
+    (names.PROVIDER_CALL, "Seconds one provider call took.", names.CALL_BUCKETS),
+    (names.CALLBACKS, "Status callback attempts, by result.", None),
 )
 
 
@@ -156,10 +155,14 @@ class DatabaseCollector(Collector):
         by_family: dict[str, list[tuple[str, dict[str, str], float]]] = defaultdict(list)
         for name, text, value in MetricCounter.objects.values_list("name", "labels", "value"):
             by_family[_family_of(name)].append((name, _parse_labels(text), value))
-        for family, kind, documentation in FAMILIES:
-            metric = Metric(family.removesuffix("_total"), documentation, kind)
-            for sample, labels, value in sorted(by_family.get(family, []), key=_sample_order):
-                metric.add_sample(sample, labels, value)
+        for family, documentation, buckets in FAMILIES:
+            rows = by_family.get(family, [])
+            if buckets is None:
+                metric = Metric(family.removesuffix("_total"), documentation, "counter")
+                for sample, labels, value in sorted(rows, key=lambda row: sorted(row[1].items())):
+                    metric.add_sample(sample, labels, value)
+            else:
+                metric = _histogram(family, documentation, buckets, rows)
             yield metric
         for gauge, samples in _cached_gauges().items():
             keys = sorted({key for labels, _ in samples for key in labels})
@@ -169,12 +172,28 @@ class DatabaseCollector(Collector):
             yield metric
 
 
-def _sample_order(item: tuple[str, dict[str, str], float]) -> tuple[Any, ...]:
-    """Samples of one series together, buckets by bound (as Prometheus' text format expects)."""
-    sample, labels, _ = item
-    series = sorted((key, value) for key, value in labels.items() if key != "le")
-    bound = labels.get("le")
-    return (series, sample.rsplit("_", 1)[-1] != "bucket", float(bound) if bound else 0.0)
+def _histogram(
+    family: str, documentation: str, bounds: Sequence[float], rows: list[tuple[str, dict[str, str], float]]
+) -> Metric:
+    """A histogram from per-bucket rows: cumulative buckets for every bound, +Inf, _count and _sum."""
+    per_bucket: dict[tuple[tuple[str, str], ...], dict[str, float]] = defaultdict(dict)
+    sums: dict[tuple[tuple[str, str], ...], float] = defaultdict(float)
+    for sample, labels, value in rows:
+        series = tuple(sorted((key, item) for key, item in labels.items() if key != "le"))
+        if sample.endswith("_bucket"):
+            per_bucket[series][labels["le"]] = value
+        elif sample.endswith("_sum"):
+            sums[series] += value
+    metric = Metric(family, documentation, "histogram")
+    for series in sorted(set(per_bucket) | set(sums)):
+        labels = dict(series)
+        total = 0.0
+        for bound in [*(repr(b) for b in bounds), "+Inf"]:
+            total += per_bucket[series].get(bound, 0.0)
+            metric.add_sample(f"{family}_bucket", {**labels, "le": bound}, total)
+        metric.add_sample(f"{family}_count", labels, total)
+        metric.add_sample(f"{family}_sum", labels, sums[series])
+    return metric
 
 
 def _authorised(request: HttpRequest) -> tuple[bool, int]:

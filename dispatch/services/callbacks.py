@@ -73,11 +73,13 @@ def _delivery(
     )
 
 
-def _notification_rows(channel: str, **filters: Any) -> Iterable[dict[str, Any]]:
+def _notification_rows(channel: str, *, stream: bool = False, **filters: Any) -> Iterable[dict[str, Any]]:
+    """The final notifications matching ``filters`` whose order has a callback URL; ``stream`` reads them
+    through a server-side cursor (a whole order's, at generation), else in one fetch (a chunk's)."""
     model: Any = EmailNotification if channel == Channel.EMAIL else SmsNotification
     pending = EMAIL_PENDING_STATUSES if channel == Channel.EMAIL else SMS_PENDING_STATUSES
     address = "to_address" if channel == Channel.EMAIL else "mobile_number"
-    rows: Iterable[dict[str, Any]] = (
+    rows = (
         model.objects.filter(order__status_callback_url__gt="", **filters)
         .exclude(status__in=pending)
         .values(
@@ -92,9 +94,8 @@ def _notification_rows(channel: str, **filters: Any) -> Iterable[dict[str, Any]]
             "order__senders_reference",
             address=F(address),
         )
-        .iterator(chunk_size=2000)
     )
-    return rows
+    return rows.iterator(chunk_size=2000) if stream else list(rows)
 
 
 def _notification_deliveries(
@@ -167,7 +168,7 @@ def callbacks_record_orders(*, order_ids: Iterable[uuid.UUID], notifications: bo
     with_url = [order["id"] for order in orders]
     if notifications:
         for channel in (Channel.EMAIL, Channel.SMS):
-            rows = _notification_rows(channel, order_id__in=with_url)
+            rows = _notification_rows(channel, stream=True, order_id__in=with_url)
             deliveries.extend(_notification_deliveries(channel, rows, now))
     for order in orders:
         if order["status"] not in ORDER_EVENT_STATUSES:

@@ -1,15 +1,18 @@
 """Counters and histograms for ``/metrics``, kept in PostgreSQL (``MetricCounter``).
 
 Workers on any host add to the same rows, so the web process can expose what all of them did without a
-shared directory, and a restart resets nothing. A sender adds once per recorded chunk (one statement);
-a lost increment costs a metric, never a notification, so failures are logged and swallowed.
+shared directory, and a restart resets nothing. A sender adds once per batch (one statement); a lost
+increment costs a metric, never a notification, so failures are logged and swallowed.
 """
 
 from __future__ import annotations
 
+import bisect
+import functools
 import logging
+import threading
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -35,7 +38,13 @@ Increments = Mapping[tuple[str, str], float]
 
 def labels_text(**labels: str) -> str:
     """Labels in the stored form: sorted ``key=value`` pairs joined by commas (values have neither)."""
-    return ",".join(f"{key}={labels[key]}" for key in sorted(labels))
+    return _labels_text(tuple(sorted(labels.items())))
+
+
+@functools.lru_cache(maxsize=4096)
+def _labels_text(pairs: tuple[tuple[str, str], ...]) -> str:
+    # Cached: a batch asks for the same few label sets hundreds of times.
+    return ",".join(f"{key}={value}" for key, value in pairs)
 
 
 def counters_add(increments: Increments) -> None:
@@ -58,15 +67,26 @@ def counters_add(increments: Increments) -> None:
         logger.warning("could not update %d metric counter(s)", len(rows), exc_info=True)
 
 
+@functools.lru_cache(maxsize=4096)
+def _key(name: str, channel: str, provider: str, label: str = "", value: str = "") -> tuple[str, str]:
+    labels = {"channel": channel, "provider": provider, **({label: value} if label else {})}
+    return name, labels_text(**labels)
+
+
 def _observe(
-    increments: dict[tuple[str, str], float], name: str, buckets: Iterable[float], value: float, **labels: str
+    increments: dict[tuple[str, str], float],
+    name: str,
+    buckets: Sequence[float],
+    value: float,
+    channel: str,
+    provider: str,
 ) -> None:
-    for bound in buckets:
-        if value <= bound:
-            increments[(f"{name}_bucket", labels_text(**labels, le=repr(bound)))] += 1
-    increments[(f"{name}_bucket", labels_text(**labels, le="+Inf"))] += 1
-    increments[(f"{name}_count", labels_text(**labels))] += 1
-    increments[(f"{name}_sum", labels_text(**labels))] += value
+    # Stored per bucket, not cumulatively: one row per observation instead of one per bound. The
+    # collector adds them up (and derives _count) when it exposes them.
+    index = bisect.bisect_left(buckets, value)
+    bound = repr(buckets[index]) if index < len(buckets) else "+Inf"
+    increments[_key(f"{name}_bucket", channel, provider, "le", bound)] += 1
+    increments[_key(f"{name}_sum", channel, provider)] += value
 
 
 @dataclass(frozen=True)
@@ -76,28 +96,32 @@ class SendObservation:
     latency: float | None = None  # seconds from due to accepted, for accepted messages
 
 
+# Send outcomes are added up in the process and written once per batch (``counters_flush``), not per
+# recorded chunk: one statement per 500 messages keeps the bookkeeping off the send rate.
+_pending: dict[tuple[str, str], float] = defaultdict(float)
+_pending_lock = threading.Lock()
+
+
 def sends_record(*, channel: str, provider: str, observations: Iterable[SendObservation]) -> None:
-    """Count one recorded chunk of send outcomes: accepted, errors by kind, latency and call time."""
-    increments: dict[tuple[str, str], float] = defaultdict(float)
-    for item in observations:
-        if item.outcome == AttemptOutcome.ACCEPTED:
-            increments[(SENT, labels_text(channel=channel, provider=provider))] += 1
-            if item.latency is not None:
-                _observe(
-                    increments,
-                    SEND_LATENCY,
-                    LATENCY_BUCKETS,
-                    max(0.0, item.latency),
-                    channel=channel,
-                    provider=provider,
-                )
-        else:
-            key = labels_text(channel=channel, provider=provider, outcome=str(item.outcome))
-            increments[(PROVIDER_ERRORS, key)] += 1
-        if item.outcome != AttemptOutcome.UNAVAILABLE:
-            _observe(
-                increments, PROVIDER_CALL, CALL_BUCKETS, item.duration, channel=channel, provider=provider
-            )
+    """Count send outcomes (accepted, errors by kind, latency, call time) until the next flush."""
+    with _pending_lock:
+        for item in observations:
+            if item.outcome == AttemptOutcome.ACCEPTED:
+                _pending[_key(SENT, channel, provider)] += 1
+                if item.latency is not None:
+                    latency = max(0.0, item.latency)
+                    _observe(_pending, SEND_LATENCY, LATENCY_BUCKETS, latency, channel, provider)
+            else:
+                _pending[_key(PROVIDER_ERRORS, channel, provider, "outcome", str(item.outcome))] += 1
+            if item.outcome != AttemptOutcome.UNAVAILABLE:
+                _observe(_pending, PROVIDER_CALL, CALL_BUCKETS, item.duration, channel, provider)
+
+
+def counters_flush() -> None:
+    """Write the counts ``sends_record`` collected (the sender calls it after every batch)."""
+    with _pending_lock:
+        increments = dict(_pending)
+        _pending.clear()
     counters_add(increments)
 
 
