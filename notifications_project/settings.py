@@ -434,6 +434,13 @@ NOTIFICATIONS_CALLBACK_CONCURRENCY = env_int("NOTIFICATIONS_CALLBACK_CONCURRENCY
 # After a rotation the previous secret co-signs this long, so receivers can switch without a gap.
 NOTIFICATIONS_CALLBACK_SECRET_GRACE_HOURS = env_float("NOTIFICATIONS_CALLBACK_SECRET_GRACE_HOURS", 24.0)
 CELERY_BEAT_SCHEDULE["callbacks-deliver"] = {"task": "dispatch.callbacks_deliver", **_sweep}
+# Delivered and given-up callbacks (their bodies hold addresses) are deleted after this many days (0: kept).
+NOTIFICATIONS_CALLBACK_RETENTION_DAYS = env_int("NOTIFICATIONS_CALLBACK_RETENTION_DAYS", 30)
+CELERY_BEAT_SCHEDULE["callbacks-purge"] = {
+    "task": "dispatch.callbacks_purge",
+    "schedule": timedelta(hours=1),
+    "options": {"expires": 3600},
+}
 
 
 def _sms_providers(value: str) -> list[tuple[str, int]]:

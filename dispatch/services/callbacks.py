@@ -28,7 +28,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from dispatch.callbacks import notification_payload, order_payload
-from dispatch.models import CallbackDelivery, CallbackEvent, CallbackState, Channel
+from dispatch.models import CallbackAttempt, CallbackDelivery, CallbackEvent, CallbackState, Channel
 from orders.audit import AuditAction, AuditOutcome, audit_record
 from orders.models import (
     EMAIL_PENDING_STATUSES,
@@ -237,3 +237,39 @@ def callback_delivery_resend(
         transaction.on_commit(_kick)
     delivery.refresh_from_db()
     return delivery
+
+
+# --- retention ----------------------------------------------------------------------------------------
+
+PURGE_BATCH_SIZE = 5000
+
+
+def callbacks_purge(*, now: datetime | None = None) -> int:
+    """Delete finished callbacks (and their attempts) older than NOTIFICATIONS_CALLBACK_RETENTION_DAYS.
+
+    Their bodies copy recipients' addresses, so they are not kept longer than their use: support looks at
+    recent ones. Pending callbacks are never deleted. Returns the number of callbacks deleted.
+    """
+    days = settings.NOTIFICATIONS_CALLBACK_RETENTION_DAYS
+    if days <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    total = 0
+    while True:
+        ids = list(
+            CallbackDelivery.objects.filter(
+                created_at__lt=cutoff, state__in=[CallbackState.DELIVERED, CallbackState.FAILED]
+            )
+            .order_by("created_at")
+            .values_list("id", flat=True)[:PURGE_BATCH_SIZE]
+        )
+        if not ids:
+            break
+        with transaction.atomic():
+            CallbackAttempt.objects.filter(delivery_id__in=ids).delete()
+            total += CallbackDelivery.objects.filter(id__in=ids).delete()[0]
+        if len(ids) < PURGE_BATCH_SIZE:
+            break
+    if total:
+        logger.info("deleted %d finished status callback(s) older than %d days", total, days)
+    return total

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from dispatch.services.callback_delivery import callbacks_deliver
+from dispatch.services.callbacks import callbacks_purge
 from dispatch.services.failover import sms_providers_health_evaluate
 
 
@@ -24,3 +25,9 @@ def callbacks_deliver_task() -> dict[str, int]:
 def sms_providers_health_task() -> int:
     """Judge the SMS providers' health (failover); returns the number of switches."""
     return len(sms_providers_health_evaluate())
+
+
+@shared_task(name="dispatch.callbacks_purge", ignore_result=True)
+def callbacks_purge_task() -> int:
+    """Delete finished callbacks past NOTIFICATIONS_CALLBACK_RETENTION_DAYS (hourly)."""
+    return callbacks_purge()

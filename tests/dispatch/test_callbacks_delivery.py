@@ -22,7 +22,11 @@ from dispatch.services.callback_secrets import (
     callback_secret_rotate,
     callback_signing_secrets,
 )
-from dispatch.services.callbacks import callback_delivery_resend, callbacks_record_notifications
+from dispatch.services.callbacks import (
+    callback_delivery_resend,
+    callbacks_purge,
+    callbacks_record_notifications,
+)
 from notifications_project.celery import app as celery_app
 from orders.audit import AuditAction, AuditEntry
 from orders.models import OrderStatus, SmsStatus
@@ -281,3 +285,18 @@ def test_a_resend_of_a_given_up_callback_gets_a_fresh_retry_period(receiver, set
         callbacks_deliver()
     delivery.refresh_from_db()
     assert delivery.state == CallbackState.DELIVERED
+
+
+def test_finished_callbacks_are_deleted_after_the_retention_period_and_pending_ones_kept(receiver, settings):
+    settings.NOTIFICATIONS_CALLBACK_RETENTION_DAYS = 30
+    delivered = event(receiver.url)
+    callbacks_deliver()
+    pending = event("https://client.example.no/cb")
+
+    assert callbacks_purge(now=timezone.now() + timedelta(days=29)) == 0
+    assert callbacks_purge(now=timezone.now() + timedelta(days=31)) == 1
+    assert not CallbackDelivery.objects.filter(id=delivered.id).exists()
+    assert not CallbackAttempt.objects.filter(delivery_id=delivered.id).exists()
+    assert CallbackDelivery.objects.filter(id=pending.id).exists()
+    settings.NOTIFICATIONS_CALLBACK_RETENTION_DAYS = 0
+    assert callbacks_purge(now=timezone.now() + timedelta(days=3650)) == 0
