@@ -139,72 +139,99 @@ def _model(channel: str) -> type[EmailNotification] | type[SmsNotification]:
 def delivery_reports_receive(
     *, reports: Sequence[IncomingReport], now: datetime | None = None
 ) -> list[DeliveryReport]:
-    """Store reports as received and apply them together, in one transaction, whatever their number.
+    """Store reports and apply them together, in one transaction and a fixed number of queries.
 
-    1. One INSERT of all the report rows.
-    2. The notifications they name, read with one query per channel and kind of identifier.
-    3. Each report judged in arrival order by the rules of :func:`delivery_report_apply` (a second
+    1. The notifications they name, read with one query per channel and kind of identifier.
+    2. Each report judged in arrival order by the rules of :func:`delivery_report_apply` (a second
        report for a notification sees the status the first one gave it).
-    4. One conditional UPDATE per channel moves the notifications; a report whose notification moved
-       between our read and our update is applied again on its own (which reads once more).
-    5. Outbox rows for status callbacks in the same transaction; the report rows' outcomes in one
-       UPDATE; the order completion checks after commit, once per order.
+    3. One conditional UPDATE per channel moves the notifications. One whose status changed between our
+       read and our update is read and judged once more (as the single-report path does); if it moved
+       again, the report waits for the retry sweep.
+    4. One INSERT of the report rows with their outcomes, outbox rows for status callbacks in the same
+       transaction, and the order completion checks after commit, once per order.
     """
     now = now or timezone.now()
     if not reports:
         return []
+    rows = [_report_row(report, now) for report in reports]
     with transaction.atomic():
-        rows = DeliveryReport.objects.bulk_create([_report_row(report, now) for report in reports])
         by_id, by_reference = _find(rows)
         current: dict[tuple[str, uuid.UUID], str] = {}  # statuses as the reports before have left them
-        to_apply: dict[str, list[tuple[DeliveryReport, dict[str, Any], str]]] = {}
-        finished: list[DeliveryReport] = []
+        to_apply: list[tuple[DeliveryReport, dict[str, Any], str]] = []
         for row in rows:
-            row.attempts += 1
+            row.attempts = 1
             dead = _unusable(row)
             if dead is not None:
-                finished.append(_settle(row, ReportState.DEAD, dead, now))
+                _settle(row, ReportState.DEAD, dead, now)
                 continue
             if row.notification_id is not None:
                 found = by_id.get((row.channel, row.notification_id))
             else:
                 found = by_reference.get((row.channel, row.provider, row.reference))
             if found is None:
-                finished.append(_settle_unmatched(row, now))
+                _settle_unmatched(row, now)
                 continue
             row.notification_id = found["id"]
             key = (row.channel, found["id"])
             status = current.get(key, found["status"])
             verdict = _judge(row, status, found["expires_at"], now)
             if verdict is not None:
-                finished.append(_settle(row, *verdict, now))
+                _settle(row, *verdict, now)
                 continue
             current[key] = row.mapped_status
-            to_apply.setdefault(row.channel, []).append((row, found, status))
+            to_apply.append((row, found, status))
+        applied: dict[str, list[uuid.UUID]] = {}
         completed_orders: set[uuid.UUID] = set()
-        for channel, items in to_apply.items():
-            moved = _move(channel, items, now)
-            applied_ids = []
-            for row, found, _ in items:
-                if found["id"] in moved:
-                    applied_ids.append(found["id"])
-                    completed_orders.add(found["order_id"])
-                    finished.append(_settle(row, ReportState.APPLIED, "", now))
-                else:
-                    # Moved by someone else meanwhile: the single-report path reads it again.
-                    row.attempts -= 1
-                    _apply_one(row, now)
-            callbacks_record_notifications(channel=channel, ids=applied_ids)
-        DeliveryReport.objects.bulk_update(
-            finished,
-            ["attempts", "state", "reason", "processed_at", "next_attempt_at", "notification_id"],
-        )
+        for read in (1, 2):
+            raced: list[DeliveryReport] = []
+            for channel in {row.channel for row, _, _ in to_apply}:
+                items = [item for item in to_apply if item[0].channel == channel]
+                moved = _move(channel, items, now)
+                for row, found, _ in items:
+                    if found["id"] in moved:
+                        applied.setdefault(channel, []).append(found["id"])
+                        completed_orders.add(found["order_id"])
+                        _settle(row, ReportState.APPLIED, "", now)
+                    else:
+                        raced.append(row)
+            to_apply = []
+            if read == 1:
+                to_apply = _judge_again(raced, now)
+            else:
+                for row in raced:
+                    _settle_unmatched(row, now)
+        DeliveryReport.objects.bulk_create(rows)
+        for channel, ids in applied.items():
+            callbacks_record_notifications(channel=channel, ids=ids)
         if completed_orders:
             transaction.on_commit(partial(orders_check_completion, sorted(completed_orders)))
-    for row in finished:
+    for row in rows:
         if row.state == ReportState.DEAD:
             _log_dead(row)
     return rows
+
+
+def _judge_again(
+    rows: list[DeliveryReport], now: datetime
+) -> list[tuple[DeliveryReport, dict[str, Any], str]]:
+    """Reports whose notification moved under us: read those notifications again and judge anew."""
+    fresh: dict[Any, dict[str, Any]] = {}
+    for channel in {row.channel for row in rows}:
+        ids = [row.notification_id for row in rows if row.channel == channel]
+        for found in _model(channel).objects.filter(id__in=ids).values(*_FOUND_FIELDS):
+            fresh[(channel, found["id"])] = found
+    again = []
+    for row in rows:
+        found = fresh.get((row.channel, row.notification_id))
+        if found is None:
+            _settle_unmatched(row, now)
+            continue
+        verdict = _judge(row, found["status"], found["expires_at"], now)
+        if verdict is not None:
+            _settle(row, *verdict, now)
+        else:
+            again.append((row, found, found["status"]))
+    return again
 
 
 def _move(channel: str, items: list[tuple[DeliveryReport, dict[str, Any], str]], now: datetime) -> set[Any]:
