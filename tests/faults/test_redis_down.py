@@ -23,7 +23,6 @@ from orders.models import (
     SmsStatus,
 )
 from tests.faults.support import (
-    RedisServer,
     Service,
     api_client,
     celery_beat,
@@ -47,9 +46,8 @@ def still_up(*processes: Service) -> None:
 
 
 def test_orders_are_accepted_while_redis_is_down_and_sent_once_it_is_back(
-    transactional_db, services, tmp_path, jwks_file, make_token
+    transactional_db, services, redis, tmp_path, jwks_file, make_token
 ):
-    redis = RedisServer(tmp_path / "redis").start()
     port = free_port()
     env = service_env(
         DATABASE_URL=database_url(connection.settings_dict),

@@ -1,0 +1,160 @@
+"""PostgreSQL down: the API answers 503 problem details (never a 500 page), workers wait and then resume.
+
+The suite's own PostgreSQL must stay up for the other tests, so this test starts a private one in its
+temporary folder, migrates it and runs gunicorn, a Celery worker and Celery beat against it. Then it
+crashes PostgreSQL (immediate shutdown), calls every v1 endpoint, and starts PostgreSQL again on the
+same port.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from notifications_project.embedded import BASE_DIR, free_port
+from tests.faults.support import (
+    PrivatePostgres,
+    Service,
+    api_client,
+    celery_beat,
+    celery_worker,
+    gunicorn,
+    python,
+    service_env,
+    wait_for,
+)
+
+logger = logging.getLogger(__name__)
+
+SWEEP_SECONDS = 1.0
+SMS = {"body": "Hei", "recipients": [{"mobileNumber": "+4799999999"}]}
+EMAIL = {"subject": "Hei", "body": "Hallo", "recipients": [{"emailAddress": "a@example.no"}]}
+
+
+def still_up(*processes: Service) -> None:
+    for process in processes:
+        assert process.alive, f"{process.name} died:\n{process.output()[-3000:]}"
+
+
+@pytest.fixture
+def postgres_dir() -> Iterator[Path]:
+    """A folder for PostgreSQL outside pytest's temporary tree: when PostgreSQL runs as its own user,
+    that tree's private top folder (which any other pytest run may make private again) would lock it out."""
+    path = Path(tempfile.mkdtemp(prefix="notifications-faults-"))
+    yield path / "postgres"
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_the_api_answers_503_while_postgresql_is_down_and_the_workers_resume_when_it_is_back(
+    services, redis, tmp_path, postgres_dir, jwks_file, make_token
+):
+    with PrivatePostgres(postgres_dir) as postgres:
+        env = service_env(
+            DATABASE_URL=postgres.url,
+            DATABASE_CONNECT_TIMEOUT="1",
+            CELERY_BROKER_URL=redis.url,
+            NOTIFICATIONS_JWKS_FILE=str(jwks_file),
+            NOTIFICATIONS_SWEEP_INTERVAL_SECONDS=str(SWEEP_SECONDS),
+            NOTIFICATIONS_EMAIL_PROVIDER="sandbox",
+            NOTIFICATIONS_SMS_PROVIDER="sandbox",
+            NOTIFICATIONS_SANDBOX_REPORT_DELAY_SECONDS="0.2",
+        )
+        subprocess.run(python("manage.py", "migrate", "-v", "0"), env=env, cwd=BASE_DIR, check=True)
+        port = free_port()
+        web = services("web", gunicorn(port), env).start()
+        worker = services("worker", celery_worker(), env).start()
+        beat = services("beat", celery_beat(tmp_path / "beat-schedule"), env).start()
+        client = api_client(port, make_token())
+        wait_for("the web server", client.is_up, timeout=60)
+
+        def status(order_id: str) -> str:
+            response = client.get(f"/orders/{order_id}/status")
+            assert response.status_code == 200, response.text
+            return str(response.json()["processingStatus"]["status"])
+
+        before = client.post("/orders/sms", SMS).json()["orderId"]
+        wait_for(
+            "the first order to complete", lambda: status(before) == "Completed", timeout=60, interval=0.2
+        )
+        # Due in a moment: its time comes while the database is down.
+        send_time = datetime.now(UTC) + timedelta(seconds=2)
+        due = client.post("/orders/email", {**EMAIL, "requestedSendTime": send_time.isoformat()})
+        assert due.status_code == 202, due.text
+        due_id = due.json()["orderId"]
+
+        logged = len(worker.output())
+        postgres.crash()
+        down_at = time.monotonic()
+
+        unknown = uuid.uuid4()
+        calls = [
+            ("POST", "/orders/sms", SMS),
+            ("POST", "/orders/email", EMAIL),
+            (
+                "POST",
+                "/orders",
+                {
+                    "notificationChannel": "Sms",
+                    "recipients": SMS["recipients"],
+                    "smsTemplate": {"body": "Hei"},
+                },
+            ),
+            ("GET", f"/orders?sendersReference={unknown}", None),
+            ("GET", f"/orders/{before}", None),
+            ("GET", f"/orders/{before}/status", None),
+            ("GET", f"/orders/{before}/notifications/sms", None),
+            ("GET", f"/orders/{before}/notifications/email", None),
+            ("GET", f"/orders/{unknown}", None),
+            ("PUT", f"/orders/{due_id}/cancel", None),
+        ]
+        for method, path, body in calls:
+            response = client.http.request(method, path, json=body)
+            assert response.status_code == 503, (method, path, response.status_code, response.text[:500])
+            assert response.headers["Content-Type"] == "application/problem+json", (method, path)
+            assert response.json()["status"] == 503
+            assert "Retry-After" in response.headers
+        # A retried POST with an idempotency key fares the same.
+        replay = client.post("/orders/sms", SMS, **{"Idempotency-Key": str(unknown)})
+        assert (replay.status_code, replay.headers["Content-Type"]) == (503, "application/problem+json")
+        health = client.get("/health", absolute=True)
+        assert (health.status_code, health.json()["checks"]) == (503, {"database": "down", "broker": "up"})
+
+        # The worker's sweeps fail while the order falls due; it stays up and waits for the next tick.
+        wait_for(
+            "the worker's sweeps to fail on the database, past the order's send time",
+            lambda: (
+                datetime.now(UTC) > send_time + timedelta(seconds=SWEEP_SECONDS)
+                and worker.output()[logged:].count("OperationalError") >= 3
+            ),
+            timeout=30,
+            interval=0.2,
+        )
+        still_up(web, worker, beat)
+        failures = worker.output()[logged:].count("raised unexpected")
+        outage = time.monotonic() - down_at
+        schedule = settings.CELERY_BEAT_SCHEDULE.values()
+        sweeps = sum(1 for entry in schedule if entry["schedule"] == settings.NOTIFICATIONS_SWEEP_INTERVAL)
+        # One failure per sweep and tick at most (plus the tick in progress): waiting, not spinning.
+        assert 0 < failures <= (outage / SWEEP_SECONDS + 2) * sweeps + 2, (failures, outage, sweeps)
+
+        postgres.start()
+
+        wait_for("the due order to complete", lambda: status(due_id) == "Completed", timeout=60, interval=0.2)
+        still_up(web, worker, beat)
+        assert client.post("/orders/sms", SMS).status_code == 202
+        logger.warning(
+            "postgres down: %d endpoints answered 503 problem details; %d sweep failures in %.1fs; resumed",
+            len(calls) + 1,
+            failures,
+            outage,
+        )
