@@ -40,6 +40,7 @@ from dispatch.services.window import sms_send_window_is_open
 from orders.models import (
     EmailNotification,
     EmailStatus,
+    Order,
     SendingTimePolicy,
     SmsNotification,
     SmsStatus,
@@ -133,11 +134,9 @@ def notifications_claim(
     with transaction.atomic():
         if provider_paused_until(key=pause_key, now=now) is not None:
             return []
-        template = "order__email_template" if channel == Channel.EMAIL else "order__sms_template"
         # `of=("self",)`: lock only the notification rows, never the shared order or template rows.
         queryset = (
             model.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related(template)
             .filter(status="New", expires_at__gt=now)
             .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
         )
@@ -146,6 +145,12 @@ def notifications_claim(
         rows = list(queryset.order_by("created_at", "id")[:limit])
         if not rows:
             return []
+        # A batch's rows mostly share one order: read each order and its template once, not per row
+        # (select_related built an order and a template object for every one of up to 500 rows).
+        template = "email_template" if channel == Channel.EMAIL else "sms_template"
+        orders = Order.objects.select_related(template).in_bulk({row.order_id for row in rows})
+        for row in rows:
+            row.order = orders[row.order_id]
         model.objects.filter(id__in=[row.id for row in rows]).update(
             status="Sending", claimed_at=now, status_changed_at=now, attempts=F("attempts") + 1
         )
