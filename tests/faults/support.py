@@ -222,10 +222,12 @@ class RedisServer:
 class Register:
     """A contact-register stand-in on 127.0.0.1: every person has the email ``<nin>@register.test``.
 
-    ``delay`` seconds per answer make lookups take as long as a remote register's would.
+    ``delay`` seconds per answer make lookups take as long as a remote register's would;
+    ``reserve_odd`` makes every person with an odd NIN reserved against digital contact.
     """
 
     delay: float = 0.0
+    reserve_odd: bool = False
     requests: int = 0
     server: ThreadingHTTPServer = field(init=False)
 
@@ -243,7 +245,7 @@ class Register:
                             {
                                 "nationalIdentityNumber": nin,
                                 "email": f"{nin}@register.test",
-                                "isReserved": False,
+                                "isReserved": register.reserve_odd and int(nin) % 2 == 1,
                             }
                             for nin in body["nationalIdentityNumbers"]
                         ]
