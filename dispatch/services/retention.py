@@ -60,6 +60,7 @@ def is_purged_address(address: str | None) -> bool:
 class PurgeSummary:
     orders: int = 0
     notifications: int = 0
+    orphan_attempts: int = 0
 
 
 def _has_content() -> Q:
@@ -142,6 +143,21 @@ def order_content_purge(*, order_id: uuid.UUID) -> int | None:
     return purged
 
 
+def orphan_attempts_purge(*, cutoff: datetime) -> int:
+    """Blank the raw answers of attempts older than ``cutoff`` whose order no longer exists.
+
+    An instant order whose provider refused it is deleted (the client retries), but its attempt is kept
+    for support; no order purge reaches it, so it is purged here by age.
+    """
+    orphaned = ~Exists(Order.objects.filter(id=OuterRef("order_id")))
+    return (
+        DeliveryAttempt.objects.filter(started_at__lt=cutoff)
+        .filter(orphaned)
+        .exclude(error="", raw_response="")
+        .update(error="", raw_response="")
+    )
+
+
 def notification_content_purge(*, now: datetime | None = None) -> PurgeSummary:
     """Purge the content of every order final for more than NOTIFICATIONS_RETENTION_DAYS.
 
@@ -173,6 +189,7 @@ def notification_content_purge(*, now: datetime | None = None) -> PurgeSummary:
             summary.notifications += purged
         if len(batch) < PURGE_BATCH_SIZE:
             break
+    summary.orphan_attempts = orphan_attempts_purge(cutoff=cutoff)
     if summary.orders:
         logger.info(
             "retention: purged the content of %d order(s), %d notification(s), final before %s",

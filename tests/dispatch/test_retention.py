@@ -181,3 +181,36 @@ def test_the_beat_task_runs_the_purge(delivered_orders, settings) -> None:
 )
 def test_purged_addresses_are_told_apart_from_real_ones(address: str, purged: bool) -> None:
     assert is_purged_address(address) is purged
+
+
+@pytest.mark.django_db
+def test_attempts_of_deleted_orders_are_purged_by_age(settings) -> None:
+    import uuid
+
+    settings.NOTIFICATIONS_RETENTION_DAYS = 30
+    now = timezone.now()
+
+    def attempt(order_id: uuid.UUID, age: timedelta) -> DeliveryAttempt:
+        return DeliveryAttempt.objects.create(
+            channel="sms",
+            notification_id=uuid.uuid4(),
+            order_id=order_id,
+            attempt=1,
+            provider="twilio",
+            outcome="permanent",
+            status="Failed",
+            started_at=now - age,
+            error="refused +4799999999",
+            raw_response='{"to": "+4799999999"}',
+        )
+
+    old_orphan = attempt(uuid.uuid4(), timedelta(days=31))
+    new_orphan = attempt(uuid.uuid4(), timedelta(days=1))
+
+    summary = notification_content_purge(now=now)
+
+    old_orphan.refresh_from_db()
+    new_orphan.refresh_from_db()
+    assert summary.orphan_attempts == 1
+    assert (old_orphan.error, old_orphan.raw_response) == ("", "")
+    assert "+4799999999" in new_orphan.error
