@@ -61,6 +61,7 @@ class Stack:
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.sinks: dict[str, SinkProcess] = {}
         self.base_url = ""
+        self.idle_rss: dict[int, int] = {}
         self._exit = ExitStack()
         self._logs: list[Any] = []
 
@@ -254,6 +255,10 @@ class Stack:
                     for name in ("worker", "sender")
                 )
             if web_ready and worker_ready:
+                from bench.sysload import rss_bytes
+
+                # What the processing node's processes hold before any work: the memory baseline.
+                self.idle_rss = {pid: rss_bytes(pid) for pid in self.worker_pids()}
                 return
             time.sleep(0.2)
         raise RuntimeError(
