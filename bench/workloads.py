@@ -272,6 +272,30 @@ def _ladder(ctx: Context, request: dict[str, Any], *, p99_limit_ms: float) -> di
     return {"max_rate": best["rate"] if best else 0, "at_max": best, "steps": steps}
 
 
+def _cpu_per_request(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
+    """Closed loop at the web workers' number: CPU milliseconds per request of gunicorn and PostgreSQL."""
+    from bench.sysload import cpu_seconds, descendants
+
+    count = max(50, int(ctx.sizes.ingest_step_seconds * 150))
+    web = [ctx.stack.processes["web"].pid]
+    database = ctx.stack.root_pids()
+
+    def spent(roots: list[int]) -> float:
+        return sum(cpu_seconds(pid) for pid in descendants(roots))
+
+    web_before, database_before = spent(web), spent(database)
+    result = ctx.loadgen(
+        {"mode": "closed", "concurrency": ctx.stack.web_workers, "count": count, "requests": [request]}
+    )
+    return {
+        "requests": count,
+        "throughput": result["throughput"],
+        "errors": result["errors"],
+        "web_cpu_ms": round(1000 * (spent(web) - web_before) / count, 2),
+        "database_cpu_ms": round(1000 * (spent(database) - database_before) / count, 2),
+    }
+
+
 def ingest(ctx: Context) -> dict[str, Any]:
     """POST /orders/sms with one recipient, open loop at rising rates; baseline: GET whoami (JWT + DRF)."""
     # Scheduled for tomorrow: this measures the API, not the pipeline behind it.
@@ -286,6 +310,9 @@ def ingest(ctx: Context) -> dict[str, Any]:
     bare = {"method": "GET", "url": f"{ctx.base}{API}/whoami", "headers": ctx.auth()}
     service = _ladder(ctx, order, p99_limit_ms=50)
     baseline = _ladder(ctx, bare, p99_limit_ms=50)
+    # What a request costs in CPU, web and database: unlike latencies, hardly moved by other load.
+    service["cost"] = _cpu_per_request(ctx, order)
+    baseline["cost"] = _cpu_per_request(ctx, bare)
     held = service["max_rate"]
     at_max = service["at_max"] or {}
     latency = at_max.get("latency_ms", {})
@@ -309,6 +336,21 @@ def ingest(ctx: Context) -> dict[str, Any]:
                 "latency at that rate p50/p95/p99",
                 f"{latency.get('p50')}/{latency.get('p95')}/{latency.get('p99')}",
                 unit="ms",
+            ),
+            row(
+                "1 ingest",
+                f"CPU per request, web + database (closed loop, c={ctx.stack.web_workers})",
+                f"{service['cost']['web_cpu_ms']} + {service['cost']['database_cpu_ms']}",
+                unit="ms",
+                baseline=f"{baseline['cost']['web_cpu_ms']} + {baseline['cost']['database_cpu_ms']}",
+            ),
+            row(
+                "1 ingest",
+                f"saturated throughput (closed loop, c={ctx.stack.web_workers})",
+                service["cost"]["throughput"],
+                unit="req/s",
+                baseline=baseline["cost"]["throughput"],
+                ratio_=ratio(service["cost"]["throughput"], baseline["cost"]["throughput"]),
             ),
         ],
     }
