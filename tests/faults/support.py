@@ -355,10 +355,3 @@ class ApiClient:
 
     def post(self, path: str, body: Any, **headers: str) -> Any:
         return self.http.post(path, json=body, headers=headers)
-
-    def put(self, path: str) -> Any:
-        return self.http.put(path)
-
-
-def api_client(port: int, token: str) -> ApiClient:
-    return ApiClient(port, token)

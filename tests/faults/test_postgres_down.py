@@ -23,9 +23,9 @@ from django.conf import settings
 
 from notifications_project.embedded import BASE_DIR, free_port
 from tests.faults.support import (
+    ApiClient,
     PrivatePostgres,
     Service,
-    api_client,
     celery_beat,
     celery_worker,
     gunicorn,
@@ -74,7 +74,7 @@ def test_the_api_answers_503_while_postgresql_is_down_and_the_workers_resume_whe
         web = services("web", gunicorn(port), env).start()
         worker = services("worker", celery_worker(), env).start()
         beat = services("beat", celery_beat(tmp_path / "beat-schedule"), env).start()
-        client = api_client(port, make_token())
+        client = ApiClient(port, make_token())
         wait_for("the web server", client.is_up, timeout=60)
 
         def status(order_id: str) -> str:

@@ -23,8 +23,8 @@ from orders.models import (
     SmsStatus,
 )
 from tests.faults.support import (
+    ApiClient,
     Service,
-    api_client,
     celery_beat,
     celery_worker,
     database_url,
@@ -62,7 +62,7 @@ def test_orders_are_accepted_while_redis_is_down_and_sent_once_it_is_back(
     web = services("web", gunicorn(port), env).start()
     worker = services("worker", celery_worker(), env).start()
     beat = services("beat", celery_beat(tmp_path / "beat-schedule"), env).start()
-    client = api_client(port, make_token())
+    client = ApiClient(port, make_token())
     wait_for("the web server", client.is_up, timeout=60)
 
     # A large order goes the fast way (API, broker, worker); Redis dies while it is being sent.
