@@ -272,6 +272,23 @@ def test_the_send_task_sends_both_channels_and_accepts_hints():
     assert (email.status, sms.status) == ("Succeeded", "Accepted")
 
 
+def test_the_send_task_succeeds_when_the_broker_refuses_the_report_run(monkeypatch):
+    from kombu.exceptions import OperationalError
+
+    from dispatch.tasks.sending import sandbox_reports_deliver_task
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    # The broker is the network edge: publishing the follow-up run fails as it does with Redis down.
+    monkeypatch.setattr(sandbox_reports_deliver_task, "apply_async", broker_down)
+    sms = sms_notification()
+    result = notifications_send_task.apply().get()
+    sms.refresh_from_db()
+    assert result["accepted"] == 1
+    assert sms.status == "Accepted"
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_claims_skip_rows_another_worker_holds():
     from concurrent.futures import ThreadPoolExecutor
