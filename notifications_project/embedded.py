@@ -15,6 +15,7 @@ so nothing needs root or a system package.
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import secrets
@@ -255,6 +256,7 @@ def run() -> int:
             ensure_dev_keys(keys / "jwks.json", keys / "dev-signing-key.pem")
             env["NOTIFICATIONS_JWKS_FILE"] = str(keys / "jwks.json")
             env["NOTIFICATIONS_JWT_SIGNING_KEY_FILE"] = str(keys / "dev-signing-key.pem")
+        stack.callback(_share_env(var_dir, env).unlink, missing_ok=True)
         _manage("migrate", "--noinput", "-v", "0", env=env)
         _manage("collectstatic", "--noinput", "-v", "0", env=env)
         password = _demo_password(var_dir)
@@ -279,6 +281,44 @@ def run() -> int:
         _print_banner(port=port, password=password, token=token, env=env)
         return _supervise(env, port)
     return 0
+
+
+# What `manage.py` needs to reach the servers of a running `make run` (their ports change per start).
+SHARED_ENV_KEYS = (
+    "DATABASE_URL",
+    "CELERY_BROKER_URL",
+    "DEBUG",
+    "PORT",
+    "SECRET_KEY",
+    "NOTIFICATIONS_VAR_DIR",
+    "NOTIFICATIONS_SMS_SEND_WINDOW",
+    "NOTIFICATIONS_JWKS_FILE",
+    "NOTIFICATIONS_JWT_SIGNING_KEY_FILE",
+)
+
+
+def _share_env(var_dir: Path, env: dict[str, str]) -> Path:
+    path = var_dir / "running.env.json"
+    path.write_text(json.dumps({key: env[key] for key in SHARED_ENV_KEYS if key in env}))
+    path.chmod(0o600)
+    return path
+
+
+def adopt_running_env() -> None:
+    """Let `manage.py` commands run against a running `make run` without any setup.
+
+    Only when no DATABASE_URL is set: then the variables of the running embedded default (its private
+    PostgreSQL and Redis, dev keys) are taken over, each only where the environment does not set it.
+    """
+    if os.environ.get("DATABASE_URL"):
+        return
+    path = Path(os.environ.get("NOTIFICATIONS_VAR_DIR", BASE_DIR / "var")) / "running.env.json"
+    try:
+        shared = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    for key, value in shared.items():
+        os.environ.setdefault(key, value)
 
 
 def _secret_key(var_dir: Path) -> str:
