@@ -59,9 +59,9 @@ class Sizes:
 
 FULL = Sizes(
     ingest_step_seconds=6,
-    ingest_first_rate=100,
-    ingest_rate_step=100,
-    ingest_max_steps=20,
+    ingest_first_rate=50,
+    ingest_rate_step=50,
+    ingest_max_steps=30,
     large_orders=(10_000, 100_000),
     send_sms=50_000,
     send_email=20_000,
