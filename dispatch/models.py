@@ -106,6 +106,12 @@ class DeliveryReport(models.Model):
             models.Index(fields=["provider", "reference"], name="report_reference"),
             # Admin: dead reports, newest first.
             models.Index(fields=["state", "-received_at"], name="report_state_received"),
+            # A notification's reports (admin detail page, retention purge).
+            models.Index(
+                fields=["notification_id", "received_at"],
+                name="report_notification",
+                condition=Q(notification_id__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
