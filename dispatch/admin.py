@@ -16,7 +16,7 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from dispatch.models import (
@@ -41,6 +41,8 @@ from orders.admin import (
     OpsModelAdmin,
     OrderAdmin,
     audit_history,
+    folded,
+    html_table,
     mask_nin,
     may_see_nin,
     pre,
@@ -281,10 +283,18 @@ class NotificationAdmin(OpsModelAdmin):
         )
         if not attempts:
             return mark_safe("<p>No send attempts.</p>")  # noqa: S308 (a constant)
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-            "<td><details><summary>show</summary>{}</details></td></tr>",
+        return html_table(
+            [
+                "Started (UTC)",
+                "#",
+                "Provider",
+                "Outcome",
+                "Status after",
+                "ms",
+                "Provider reference",
+                "Error",
+                "Provider's answer",
+            ],
             (
                 (
                     f"{a.started_at:%Y-%m-%d %H:%M:%S}",
@@ -295,16 +305,10 @@ class NotificationAdmin(OpsModelAdmin):
                     a.duration_ms,
                     a.provider_reference or "-",
                     a.error or "-",
-                    pre(a.raw_response or "(empty)"),
+                    folded(pre(a.raw_response or "(empty)")),
                 )
                 for a in attempts
             ),
-        )
-        return format_html(
-            "<table><thead><tr><th>Started (UTC)</th><th>#</th><th>Provider</th><th>Outcome</th>"
-            "<th>Status after</th><th>ms</th><th>Provider reference</th><th>Error</th>"
-            "<th>Provider's answer</th></tr></thead><tbody>{}</tbody></table>",
-            rows,
         )
 
     @admin.display(description="Reports")
@@ -325,29 +329,24 @@ class NotificationAdmin(OpsModelAdmin):
         )
         if not reports:
             return mark_safe("<p>No delivery reports.</p>")  # noqa: S308 (a constant)
-        rows = format_html_join(
-            "",
-            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
-            "<td><details><summary>show</summary>{}</details></td></tr>",
+        return html_table(
+            ["Received (UTC)", "Provider", "Provider status", "Mapped to", "State", "Reason", "Raw report"],
             (
                 (
-                    reverse("admin:dispatch_deliveryreport_change", args=[r.pk]),
-                    f"{r.received_at:%Y-%m-%d %H:%M:%S}",
+                    format_html(
+                        '<a href="{}">{}</a>',
+                        reverse("admin:dispatch_deliveryreport_change", args=[r.pk]),
+                        f"{r.received_at:%Y-%m-%d %H:%M:%S}",
+                    ),
                     r.provider,
                     r.provider_status or "-",
                     r.mapped_status or ("(intermediate)" if r.intermediate else "-"),
                     r.state,
                     r.reason or "-",
-                    pre(r.raw or "(empty)"),
+                    folded(pre(r.raw or "(empty)")),
                 )
                 for r in reports
             ),
-        )
-        return format_html(
-            "<table><thead><tr><th>Received (UTC)</th><th>Provider</th><th>Provider status</th>"
-            "<th>Mapped to</th><th>State</th><th>Reason</th><th>Raw report</th></tr></thead>"
-            "<tbody>{}</tbody></table>",
-            rows,
         )
 
     @admin.display(description="Audit log")

@@ -15,7 +15,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from dispatch.models import (
@@ -31,7 +31,15 @@ from dispatch.services.callback_secrets import (
     callback_signing_secrets,
 )
 from dispatch.services.callbacks import callback_delivery_resend
-from orders.admin import ObjectButton, OpsModelAdmin, audit_history, pre, search_term_parse
+from orders.admin import (
+    ObjectButton,
+    OpsModelAdmin,
+    audit_history,
+    folded,
+    html_table,
+    pre,
+    search_term_parse,
+)
 
 ATTEMPTS_SHOWN = 100
 RESEND_SELECTION_LIMIT = 500
@@ -141,10 +149,8 @@ class CallbackDeliveryAdmin(_ReadOnly):
         )
         if not attempts:
             return mark_safe("<p>No attempts yet.</p>")  # noqa: S308 (a constant)
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-            "<td><details><summary>show</summary>{}</details></td></tr>",
+        return html_table(
+            ["Started (UTC)", "#", "HTTP status", "ms", "Error", "Receiver's answer"],
             (
                 (
                     f"{a.started_at:%Y-%m-%d %H:%M:%S}",
@@ -152,15 +158,10 @@ class CallbackDeliveryAdmin(_ReadOnly):
                     a.status_code or "-",
                     a.duration_ms,
                     a.error or "-",
-                    pre(a.response_body or "(empty)"),
+                    folded(pre(a.response_body or "(empty)")),
                 )
                 for a in attempts
             ),
-        )
-        return format_html(
-            "<table><thead><tr><th>Started (UTC)</th><th>#</th><th>HTTP status</th><th>ms</th>"
-            "<th>Error</th><th>Receiver's answer</th></tr></thead><tbody>{}</tbody></table>",
-            rows,
         )
 
     @admin.display(description="Audit log")

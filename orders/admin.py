@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, cast
@@ -203,29 +203,37 @@ def audit_history(target_id: str) -> SafeString:
     )
     if not entries:
         return mark_safe("<p>No staff operations recorded.</p>")  # noqa: S308 (a constant)
-    rows = format_html_join(
-        "",
-        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+    return html_table(
+        ["When (UTC)", "Who", "What", "Outcome", "Details"],
         (
             (
                 f"{entry.created_at:%Y-%m-%d %H:%M:%S}",
                 entry.actor_username,
                 entry.get_action_display(),
                 entry.get_outcome_display(),
-                json.dumps(entry.details, ensure_ascii=False),
+                format_html("<code>{}</code>", json.dumps(entry.details, ensure_ascii=False)),
             )
             for entry in entries
         ),
-    )
-    return format_html(
-        "<table><thead><tr><th>When (UTC)</th><th>Who</th><th>What</th><th>Outcome</th><th>Details</th></tr>"
-        "</thead><tbody>{}</tbody></table>",
-        rows,
     )
 
 
 def pre(text: str | None) -> SafeString:
     return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', text or "")
+
+
+def folded(content: SafeString) -> SafeString:
+    """Long content (raw provider answers) folded away until asked for."""
+    return format_html("<details><summary>show</summary>{}</details>", content)
+
+
+def html_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> SafeString:
+    """A plain admin table; cells are escaped unless already safe (links, <pre> blocks)."""
+    head = format_html_join("", "<th>{}</th>", ((header,) for header in headers))
+    body = format_html_join(
+        "", "<tr>{}</tr>", ((format_html_join("", "<td>{}</td>", ((cell,) for cell in row)),) for row in rows)
+    )
+    return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
 
 
 # --- orders -----------------------------------------------------------------------------------------------
@@ -376,7 +384,7 @@ class OrderAdmin(OpsModelAdmin):
 
     @admin.display(description="Notifications per status")
     def notification_counts(self, order: Order) -> SafeString:
-        rows: list[tuple[str, str, str, int]] = []
+        rows: list[tuple[str, SafeString, int]] = []
         for model in (EmailNotification, SmsNotification):
             counts = (
                 model.objects.filter(order_id=order.id)
@@ -387,14 +395,11 @@ class OrderAdmin(OpsModelAdmin):
             changelist = reverse(f"admin:orders_{model._meta.model_name}_changelist")
             for status, n in counts:
                 query = urlencode({"q": str(order.id), "status": status})
-                rows.append((str(model._meta.verbose_name).capitalize(), f"{changelist}?{query}", status, n))
+                link = format_html('<a href="{}?{}">{}</a>', changelist, query, status)
+                rows.append((str(model._meta.verbose_name).capitalize(), link, n))
         if not rows:
             return mark_safe("<p>No notifications yet.</p>")  # noqa: S308 (a constant)
-        body = format_html_join("", '<tr><td>{}</td><td><a href="{}">{}</a></td><td>{}</td></tr>', rows)
-        return format_html(
-            "<table><thead><tr><th>Channel</th><th>Status</th><th>Count</th></tr></thead><tbody>{}</tbody></table>",
-            body,
-        )
+        return html_table(["Channel", "Status", "Count"], rows)
 
     def _recipients(self, order: Order, *, full_nin: bool) -> SafeString:
         recipients = list(
@@ -402,9 +407,8 @@ class OrderAdmin(OpsModelAdmin):
         )
         if not recipients:
             return mark_safe("<p>No recipients.</p>")  # noqa: S308 (a constant)
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        table = html_table(
+            ["#", "Email", "Mobile", "Organization", "NIN", "Reserved"],
             (
                 (
                     r.position,
@@ -422,12 +426,7 @@ class OrderAdmin(OpsModelAdmin):
             if len(recipients) > RECIPIENTS_SHOWN
             else ""
         )
-        return format_html(
-            "<table><thead><tr><th>#</th><th>Email</th><th>Mobile</th><th>Organization</th><th>NIN</th>"
-            "<th>Reserved</th></tr></thead><tbody>{}</tbody></table>{}",
-            rows,
-            more,
-        )
+        return format_html("{}{}", table, more)
 
     @admin.display(description="Recipients")
     def recipients_table(self, order: Order) -> SafeString:
