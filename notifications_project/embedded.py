@@ -484,7 +484,11 @@ def main(argv: Sequence[str]) -> int:
         print("usage: python -m notifications_project.embedded run | test [pytest args...]")
         return 2
     os.chdir(BASE_DIR)
-    return run() if argv[0] == "run" else test(argv[1:])
+    if argv[0] == "run":
+        return run()
+    # A terminated test run (CI timeout, kill) still stops its throwaway servers and removes their folder.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    return test(argv[1:])
 
 
 if __name__ == "__main__":
