@@ -6,6 +6,7 @@ environment toggles, not a separate module; secrets are required when DEBUG is o
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -193,6 +194,17 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # address, that pair is locked out (429) for the cool-off time; a success resets the count. Counted per
 # pair so that nobody can lock a colleague out from elsewhere, and behind a proxy all staff do not share
 # one lockout. Stored in PostgreSQL, so a Redis outage does not lift it.
+# The client address is taken through notifications_project.client_address: behind a reverse proxy, from
+# the header the proxy sets, but only when the direct peer is one of the trusted proxies (CIDRs); a client
+# that reaches the service directly cannot choose its address with a forged header.
+NOTIFICATIONS_TRUSTED_PROXY_HEADER = env_str("NOTIFICATIONS_TRUSTED_PROXY_HEADER", "")
+NOTIFICATIONS_TRUSTED_PROXIES = env_list("NOTIFICATIONS_TRUSTED_PROXIES", [])
+for _cidr in NOTIFICATIONS_TRUSTED_PROXIES:  # a typo must stop startup, not every admin login
+    try:
+        ipaddress.ip_network(_cidr, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"NOTIFICATIONS_TRUSTED_PROXIES: {_exc}") from _exc
+AXES_CLIENT_IP_CALLABLE = "notifications_project.client_address.client_address"
 AXES_FAILURE_LIMIT = env_int("NOTIFICATIONS_ADMIN_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("NOTIFICATIONS_ADMIN_LOGIN_LOCKOUT_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

@@ -31,7 +31,7 @@ from dispatch.callbacks import EVENT_ID_HEADER, SIGNATURE_HEADER, body_bytes, si
 from dispatch.models import CallbackAttempt, CallbackDelivery, CallbackState
 from dispatch.services.callback_secrets import callback_signing_secrets
 from dispatch.services.metrics import callbacks_record
-from notifications_project.outbound import OutboundRequestError, guarded_request
+from notifications_project.outbound import GuardedClient, OutboundRequestError, guarded_request
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def _retry_after(response_headers: httpx.Headers) -> float | None:
     return float(value) if value.strip().isdigit() else None
 
 
-def _post(client: httpx.Client, delivery: CallbackDelivery, signing: Sequence[str]) -> _Result:
+def _post(client: GuardedClient, delivery: CallbackDelivery, signing: Sequence[str]) -> _Result:
     body = body_bytes(delivery.payload)
     headers = {
         "Content-Type": "application/json",
@@ -204,9 +204,7 @@ def callbacks_deliver(*, time_budget: float = 60.0) -> DeliverSummary:
     deadline = time.monotonic() + time_budget
     limit = settings.NOTIFICATIONS_CALLBACK_BATCH_SIZE
     with (
-        httpx.Client(
-            timeout=settings.NOTIFICATIONS_CALLBACK_TIMEOUT_SECONDS, follow_redirects=False
-        ) as client,
+        GuardedClient(timeout=settings.NOTIFICATIONS_CALLBACK_TIMEOUT_SECONDS) as client,
         ThreadPoolExecutor(max_workers=max(1, settings.NOTIFICATIONS_CALLBACK_CONCURRENCY)) as pool,
     ):
         while time.monotonic() < deadline:

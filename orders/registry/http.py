@@ -56,7 +56,7 @@ import httpx
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from notifications_project.outbound import OutboundRequestError, guarded_request
+from notifications_project.outbound import GuardedClient, OutboundRequestError, guarded_request
 from orders.registry.base import OrganizationContacts, PersonContact, RegistryUnavailable
 from orders.registry.normalise import (
     registry_email_address,
@@ -127,12 +127,9 @@ class HttpRegistry:
             if max_response_bytes is not None
             else int(settings.NOTIFICATIONS_REGISTRY_MAX_RESPONSE_BYTES)
         )
-        self._client = httpx.Client(
-            headers=headers,
-            timeout=httpx.Timeout(timeout_seconds),
-            # The register is configured by the operator; a redirect is a misconfiguration to surface.
-            follow_redirects=False,
-        )
+        # The register is configured by the operator; a redirect is a misconfiguration to surface
+        # (guarded_request never follows one).
+        self._client = GuardedClient(headers=headers, timeout=httpx.Timeout(timeout_seconds))
 
     @classmethod
     def from_settings(cls) -> HttpRegistry:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from axes.models import AccessAttempt
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
@@ -26,8 +27,15 @@ def staff() -> None:
     get_user_model().objects.create_user("operator", password=PASSWORD, is_staff=True)
 
 
-def _login(password: str, *, address: str = "203.0.113.7", username: str = "operator") -> int:
-    response = Client(REMOTE_ADDR=address).post(
+def _login(
+    password: str,
+    *,
+    address: str = "203.0.113.7",
+    username: str = "operator",
+    forwarded_for: str | None = None,
+) -> int:
+    headers = {} if forwarded_for is None else {"X-Forwarded-For": forwarded_for}
+    response = Client(REMOTE_ADDR=address, headers=headers).post(
         LOGIN, {"username": username, "password": password, "next": "/admin/"}
     )
     return response.status_code
@@ -70,6 +78,55 @@ def test_a_success_before_the_limit_resets_the_count(staff: None, settings) -> N
 
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
         assert _login("wrong") == 200
+
+
+PROXY = "10.0.0.5"
+
+
+@pytest.fixture
+def behind_proxy(settings) -> None:
+    settings.NOTIFICATIONS_TRUSTED_PROXY_HEADER = "X-Forwarded-For"
+    settings.NOTIFICATIONS_TRUSTED_PROXIES = ["10.0.0.0/8"]
+
+
+def test_behind_a_trusted_proxy_one_client_locks_only_itself(
+    staff: None, behind_proxy: None, settings
+) -> None:
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        _login("wrong", address=PROXY, forwarded_for="203.0.113.7")
+
+    assert _login(PASSWORD, address=PROXY, forwarded_for="203.0.113.7") == 429
+    # Another client through the same proxy is not locked out with it.
+    assert _login(PASSWORD, address=PROXY, forwarded_for="198.51.100.9") == 302
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"203.0.113.7"}
+
+
+def test_addresses_a_client_writes_left_of_the_proxys_entry_are_ignored(
+    staff: None, behind_proxy: None, settings
+) -> None:
+    """The proxy appends the address it saw; whatever the client sent itself stands left of it."""
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        _login("wrong", address=PROXY, forwarded_for=f"192.0.2.{attempt}, 203.0.113.7, 10.0.0.9")
+
+    assert _login(PASSWORD, address=PROXY, forwarded_for="192.0.2.200, 203.0.113.7") == 429
+
+
+def test_a_direct_client_forging_the_header_is_counted_by_its_own_address(
+    staff: None, behind_proxy: None, settings
+) -> None:
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        _login("wrong", address="203.0.113.7", forwarded_for=f"198.51.100.{attempt}")
+
+    assert _login(PASSWORD, address="203.0.113.7", forwarded_for="198.51.100.200") == 429
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"203.0.113.7"}
+
+
+def test_without_configuration_the_header_is_ignored(staff: None, settings) -> None:
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        _login("wrong", address=PROXY, forwarded_for=f"198.51.100.{attempt}")
+
+    assert _login(PASSWORD, address=PROXY, forwarded_for="198.51.100.200") == 429
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {PROXY}
 
 
 def _production_setting(*names: str) -> list[str]:
