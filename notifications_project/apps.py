@@ -10,4 +10,9 @@ class NotificationsProjectConfig(AppConfig):
     verbose_name = "Notification service"
 
     def ready(self) -> None:
+        from django.core import checks
+
         from notifications_project import schema  # noqa: F401  (registers the OpenAPI extension)
+        from notifications_project.auth import check_key_sets
+
+        checks.register(check_key_sets, checks.Tags.security)

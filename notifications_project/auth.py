@@ -1,26 +1,37 @@
-"""Authentication of service owners by JWT, verified against a trusted JWKS file.
+"""Authentication of service owners by JWT: bearer tokens and platform access tokens.
 
-Two headers are accepted, as in the service we replace:
+Two kinds of token, as in the service we replace, each verified only against its own trusted key set:
 
-* ``Authorization: Bearer <JWT>`` — needs the create scope (``scope`` or ``urn:altinn:scope``,
-  space-separated); the creator is the ``urn:altinn:org`` claim.
-* ``PlatformAccessToken: <JWT>`` — a platform token; the creator is its ``iss`` claim. When present it
-  decides the creator even if a bearer token is also sent.
+* ``Authorization: Bearer <JWT>`` — issued by the identity provider, verified against
+  ``NOTIFICATIONS_JWKS_FILE``. Needs the create scope (``scope`` or ``urn:altinn:scope``, space-separated);
+  the creator is the ``urn:altinn:org`` claim. It must not carry ``urn:altinn:app``.
+* ``PlatformAccessToken: <JWT>`` — issued by an application owner's app through the platform, verified
+  against ``NOTIFICATIONS_PLATFORM_JWKS_FILE``. Its ``iss`` must be in
+  ``NOTIFICATIONS_PLATFORM_TRUSTED_ISSUERS`` and is the creator; it must name the application in
+  ``urn:altinn:app`` and must not carry ``urn:altinn:org`` or a scope. When present it decides the creator
+  even if a bearer token is also sent (both must then be valid).
 
-Missing or invalid tokens give 401; a valid token without the scope or without an org gives 403.
+The claims each kind must not carry keep the kinds apart even if one key were trusted for both; a system
+check also refuses that configuration. Without a platform key set, platform tokens are refused.
+
+Missing or invalid tokens, and a creator claim no creator column can hold, give 401; a valid bearer token
+without the scope or without an org gives 403.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jwt
+from cryptography.hazmat.primitives import serialization
 from django.conf import settings
+from django.core import checks
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
@@ -34,6 +45,18 @@ logger = logging.getLogger(__name__)
 # Only asymmetric algorithms: this rules out "alg: none" and HS256 signed with a public key.
 ALLOWED_ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
 LEEWAY_SECONDS = 30
+
+ORG_CLAIM = "urn:altinn:org"
+APP_CLAIM = "urn:altinn:app"
+SCOPE_CLAIMS = ("scope", "urn:altinn:scope")
+# Claims that only the other kind of token carries: their presence means the token is of that kind.
+PLATFORM_ONLY_CLAIMS = frozenset({APP_CLAIM})
+BEARER_ONLY_CLAIMS = frozenset({ORG_CLAIM, *SCOPE_CLAIMS})
+
+# The creator is stored in CharField(max_length=100) columns (orders, chains, feeds, ...); a test holds
+# every such column to at least this length. Org codes are short ASCII names such as "ttd" or "digdir".
+CREATOR_MAX_LENGTH = 100
+_CREATOR = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 @dataclass(frozen=True)
@@ -52,48 +75,79 @@ class ServiceOwner:
         return self.platform or settings.NOTIFICATIONS_CREATE_SCOPE in self.scopes
 
 
-class _KeySet:
-    """The trusted JWKS, reloaded when its file changes (so keys rotate without a restart)."""
+class KeySet:
+    """A trusted JWKS named by a setting, reloaded when its file changes (keys rotate without a restart)."""
 
-    def __init__(self) -> None:
+    def __init__(self, setting: str, description: str) -> None:
+        self.setting = setting
+        self.description = description
         self._lock = threading.Lock()
-        self._signature: tuple[str, float] | None = None
+        self._signature: tuple[str, int, int] | None = None
         self._keys: dict[str, jwt.PyJWK] = {}
 
-    def get(self, kid: str | None) -> jwt.PyJWK | None:
-        path = Path(settings.NOTIFICATIONS_JWKS_FILE)
+    @property
+    def path(self) -> Path | None:
+        value = str(getattr(settings, self.setting, "") or "")
+        return Path(value) if value else None
+
+    def forget(self) -> None:
+        """Drop the cached keys, so the file is read again on the next use."""
+        with self._lock:
+            self._signature = None
+            self._keys = {}
+
+    def keys(self, *, report_missing: bool = True) -> dict[str, jwt.PyJWK]:
+        """The usable keys by kid; empty when the set is not configured, missing or unreadable."""
+        path = self.path
+        if path is None:
+            return {}
         try:
-            signature = (str(path), path.stat().st_mtime)
+            stat = path.stat()
         except OSError:
-            logger.error("trusted key set %s is missing; every token is refused", path)
-            return None
+            if report_missing:
+                logger.error("%s %s is missing; every token of that kind is refused", self.description, path)
+            return {}
+        signature = (str(path), stat.st_mtime_ns, stat.st_size)
         with self._lock:
             if signature != self._signature:
                 self._keys = self._load(path)
                 self._signature = signature
-            if kid is None:
-                # A token without kid is accepted only when the key set has exactly one key.
-                return next(iter(self._keys.values())) if len(self._keys) == 1 else None
-            return self._keys.get(kid)
+            return self._keys
 
-    @staticmethod
-    def _load(path: Path) -> dict[str, jwt.PyJWK]:
+    def get(self, kid: str | None) -> jwt.PyJWK | None:
+        keys = self.keys()
+        if kid is None:
+            # A token without kid is accepted only when the key set has exactly one key.
+            return next(iter(keys.values())) if len(keys) == 1 else None
+        return keys.get(kid)
+
+    def _load(self, path: Path) -> dict[str, jwt.PyJWK]:
+        try:
+            document = json.loads(path.read_text())
+            entries = document.get("keys", []) if isinstance(document, dict) else None
+        except (OSError, ValueError):
+            entries = None
+        if not isinstance(entries, list):
+            logger.error("%s %s is not a JWKS; every token of that kind is refused", self.description, path)
+            return {}
         keys: dict[str, jwt.PyJWK] = {}
-        for entry in json.loads(path.read_text()).get("keys", []):
+        for entry in entries:
+            kid = entry.get("kid", "") if isinstance(entry, dict) else ""
             try:
                 key = jwt.PyJWK.from_dict(entry)
-            except jwt.PyJWTError:
-                logger.warning("ignoring unusable key %s in the trusted key set", entry.get("kid"))
+            except (jwt.PyJWTError, AttributeError, TypeError, ValueError):
+                logger.warning("ignoring unusable key %r in the %s", kid, self.description)
                 continue
-            keys[entry.get("kid", "")] = key
+            keys[str(kid)] = key
         return keys
 
 
-key_set = _KeySet()
+key_set = KeySet("NOTIFICATIONS_JWKS_FILE", "trusted key set")
+platform_key_set = KeySet("NOTIFICATIONS_PLATFORM_JWKS_FILE", "trusted platform key set")
 
 
-def verify_token(token: str) -> dict[str, Any]:
-    """Return the claims of ``token`` or raise AuthenticationFailed."""
+def verify_token(token: str, keys: KeySet = key_set) -> dict[str, Any]:
+    """Return the claims of ``token`` signed by a key of ``keys``, or raise AuthenticationFailed."""
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
@@ -101,7 +155,8 @@ def verify_token(token: str) -> dict[str, Any]:
     algorithm = header.get("alg")
     if algorithm not in ALLOWED_ALGORITHMS:
         raise exceptions.AuthenticationFailed("The token's algorithm is not accepted.")
-    key = key_set.get(header.get("kid"))
+    kid = header.get("kid")
+    key = keys.get(kid if isinstance(kid, str) or kid is None else str(kid))
     if key is None:
         raise exceptions.AuthenticationFailed("The token was signed by an unknown key.")
     try:
@@ -128,6 +183,40 @@ def _scopes(claims: dict[str, Any]) -> frozenset[str]:
     return frozenset(str(raw).split())
 
 
+def _creator(value: Any, claim: str) -> str | None:
+    """The creator named by ``claim``: None when absent or empty, 401 when no creator column can hold it."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > CREATOR_MAX_LENGTH or not _CREATOR.fullmatch(value):
+        raise exceptions.AuthenticationFailed(
+            f"The token's {claim} claim is not an organisation code "
+            f"(letters, digits, '.', '_', '-'; at most {CREATOR_MAX_LENGTH} characters)."
+        )
+    return value
+
+
+def _bearer_owner(token: str) -> ServiceOwner:
+    claims = verify_token(token, key_set)
+    if PLATFORM_ONLY_CLAIMS & claims.keys():
+        raise exceptions.AuthenticationFailed("A platform access token is not accepted as a bearer token.")
+    return ServiceOwner(org=_creator(claims.get(ORG_CLAIM), ORG_CLAIM), scopes=_scopes(claims))
+
+
+def _platform_creator(token: str) -> str | None:
+    if platform_key_set.path is None:
+        raise exceptions.AuthenticationFailed("Platform access tokens are not accepted here.")
+    claims = verify_token(token, platform_key_set)
+    if BEARER_ONLY_CLAIMS & claims.keys():
+        raise exceptions.AuthenticationFailed("A bearer token is not accepted as a platform access token.")
+    app = claims.get(APP_CLAIM)
+    if not isinstance(app, str) or not app.strip():
+        raise exceptions.AuthenticationFailed(f"The platform access token does not name its {APP_CLAIM}.")
+    issuer = claims.get("iss")
+    if not isinstance(issuer, str) or issuer not in settings.NOTIFICATIONS_PLATFORM_TRUSTED_ISSUERS:
+        raise exceptions.AuthenticationFailed("The platform access token's issuer is not trusted.")
+    return _creator(issuer, "iss")
+
+
 class ServiceOwnerAuthentication(BaseAuthentication):
     """DRF authentication from the bearer token and/or the platform access token."""
 
@@ -142,17 +231,15 @@ class ServiceOwnerAuthentication(BaseAuthentication):
             bearer = value.strip()
         if platform_token is None and bearer is None:
             return None
-        bearer_claims = verify_token(bearer) if bearer else {}
+        # A bearer token sent along with a platform token must be valid too: no bad credential is ignored.
+        bearer_owner = _bearer_owner(bearer) if bearer is not None else None
         if platform_token is not None:
-            platform_claims = verify_token(platform_token.strip())
-            issuer = platform_claims.get("iss")
-            owner = ServiceOwner(
-                org=str(issuer) if issuer else None, scopes=_scopes(bearer_claims), platform=True
-            )
-            return owner, platform_token
-        org = bearer_claims.get("urn:altinn:org")
+            org = _platform_creator(platform_token.strip())
+            scopes = bearer_owner.scopes if bearer_owner else frozenset()
+            return ServiceOwner(org=org, scopes=scopes, platform=True), platform_token
+        assert bearer_owner is not None
         assert bearer is not None
-        return ServiceOwner(org=str(org) if org else None, scopes=_scopes(bearer_claims)), bearer
+        return bearer_owner, bearer
 
     def authenticate_header(self, request: Request) -> str:
         # Makes DRF answer 401 (not 403) when credentials are missing or bad.
@@ -177,3 +264,43 @@ def creator_of(request: Request) -> str:
     assert isinstance(user, ServiceOwner)
     assert user.org
     return user.org
+
+
+def _public_key_bytes(key: jwt.PyJWK) -> bytes:
+    material: Any = key.key
+    if isinstance(material, bytes):
+        return material
+    if hasattr(material, "public_key"):  # a private key in the set: compare its public half
+        material = material.public_key()
+    public: bytes = material.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return public
+
+
+def check_key_sets(app_configs: Any, **kwargs: Any) -> list[checks.CheckMessage]:
+    """System check: no key is trusted for both kinds of token, and every trusted issuer can be a creator."""
+    messages: list[checks.CheckMessage] = []
+    # Every management command runs the checks: a key set not created yet is not worth an error there.
+    bearer_keys = {_public_key_bytes(key) for key in key_set.keys(report_missing=False).values()}
+    platform_keys = platform_key_set.keys(report_missing=False).items()
+    shared = [kid for kid, key in platform_keys if _public_key_bytes(key) in bearer_keys]
+    if shared:
+        messages.append(
+            checks.Error(
+                "A key is trusted both for bearer tokens and for platform access tokens.",
+                hint=f"Give the platform its own key pair (shared in the platform set: {sorted(shared)}).",
+                obj="NOTIFICATIONS_PLATFORM_JWKS_FILE",
+                id="notifications.E001",
+            )
+        )
+    for issuer in settings.NOTIFICATIONS_PLATFORM_TRUSTED_ISSUERS:
+        if len(issuer) > CREATOR_MAX_LENGTH or not _CREATOR.fullmatch(issuer):
+            messages.append(
+                checks.Warning(
+                    f"Trusted platform issuer {issuer!r} is not an org code; its tokens are refused.",
+                    obj="NOTIFICATIONS_PLATFORM_TRUSTED_ISSUERS",
+                    id="notifications.W002",
+                )
+            )
+    return messages

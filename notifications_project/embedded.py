@@ -236,6 +236,26 @@ def _demo_password(var_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def _dev_keys(env: dict[str, str], keys: Path) -> None:
+    """Development key pairs for what the operator has not configured: one for the identity provider
+    (bearer tokens) and a separate one for the platform (platform access tokens), so that neither kind
+    of token is ever accepted as the other."""
+    from notifications_project.tokens import DEV_PLATFORM_KID, ensure_dev_keys
+
+    if not env.get("NOTIFICATIONS_JWKS_FILE"):
+        ensure_dev_keys(keys / "jwks.json", keys / "dev-signing-key.pem")
+        env["NOTIFICATIONS_JWKS_FILE"] = str(keys / "jwks.json")
+        env["NOTIFICATIONS_JWT_SIGNING_KEY_FILE"] = str(keys / "dev-signing-key.pem")
+    if not env.get("NOTIFICATIONS_PLATFORM_JWKS_FILE"):
+        ensure_dev_keys(
+            keys / "platform-jwks.json", keys / "platform-dev-signing-key.pem", kid=DEV_PLATFORM_KID
+        )
+        env["NOTIFICATIONS_PLATFORM_JWKS_FILE"] = str(keys / "platform-jwks.json")
+        env["NOTIFICATIONS_PLATFORM_SIGNING_KEY_FILE"] = str(keys / "platform-dev-signing-key.pem")
+        # Only the demo org's development platform tokens, unless the operator names others.
+        env.setdefault("NOTIFICATIONS_PLATFORM_TRUSTED_ISSUERS", DEMO_ORG)
+
+
 def run() -> int:
     """Run the whole service in the foreground on its embedded default."""
     var_dir = Path(os.environ.get("NOTIFICATIONS_VAR_DIR", BASE_DIR / "var"))
@@ -249,13 +269,7 @@ def run() -> int:
         # Evening trials should see SMS go out: the embedded default lifts the daytime SMS window.
         env.setdefault("NOTIFICATIONS_SMS_SEND_WINDOW", "anytime")
         env.setdefault("SECRET_KEY", _secret_key(var_dir))
-        if not env.get("NOTIFICATIONS_JWKS_FILE"):
-            from notifications_project.tokens import ensure_dev_keys
-
-            keys = var_dir / "keys"
-            ensure_dev_keys(keys / "jwks.json", keys / "dev-signing-key.pem")
-            env["NOTIFICATIONS_JWKS_FILE"] = str(keys / "jwks.json")
-            env["NOTIFICATIONS_JWT_SIGNING_KEY_FILE"] = str(keys / "dev-signing-key.pem")
+        _dev_keys(env, var_dir / "keys")
         stack.callback(_share_env(var_dir, env).unlink, missing_ok=True)
         _manage("migrate", "--noinput", "-v", "0", env=env)
         _manage("collectstatic", "--noinput", "-v", "0", env=env)
@@ -294,6 +308,9 @@ SHARED_ENV_KEYS = (
     "NOTIFICATIONS_SMS_SEND_WINDOW",
     "NOTIFICATIONS_JWKS_FILE",
     "NOTIFICATIONS_JWT_SIGNING_KEY_FILE",
+    "NOTIFICATIONS_PLATFORM_JWKS_FILE",
+    "NOTIFICATIONS_PLATFORM_SIGNING_KEY_FILE",
+    "NOTIFICATIONS_PLATFORM_TRUSTED_ISSUERS",
 )
 
 

@@ -28,6 +28,7 @@ class ServiceOwnerAuthenticationScheme(OpenApiAuthenticationExtension):  # type:
                 "type": "apiKey",
                 "in": "header",
                 "name": "PlatformAccessToken",
-                "description": "A platform access token; the creator is its iss claim.",
+                "description": "A platform access token, signed with the platform's key and naming its "
+                "application in urn:altinn:app; the creator is its iss claim, a trusted application owner.",
             },
         ]

@@ -249,10 +249,19 @@ CACHES = {
 
 # --- API ---
 NOTIFICATIONS_BASE_URI = env_str("NOTIFICATIONS_BASE_URI", f"http://localhost:{PORT}").rstrip("/")
+# The identity provider's keys: bearer tokens are verified against these only.
 NOTIFICATIONS_JWKS_FILE = env_str("NOTIFICATIONS_JWKS_FILE", str(VAR_DIR / "keys" / "jwks.json"))
+# The platform's keys: platform access tokens are verified against these only. Empty (the default outside
+# `make run`): platform access tokens are refused.
+NOTIFICATIONS_PLATFORM_JWKS_FILE = env_str("NOTIFICATIONS_PLATFORM_JWKS_FILE", "")
+# Application owners (orgs) whose platform access tokens are accepted; their `iss` becomes the creator.
+NOTIFICATIONS_PLATFORM_TRUSTED_ISSUERS = env_list("NOTIFICATIONS_PLATFORM_TRUSTED_ISSUERS", [])
 # Used only by `manage.py issue_token` to mint development tokens; never needed in production.
 NOTIFICATIONS_JWT_SIGNING_KEY_FILE = env_str(
     "NOTIFICATIONS_JWT_SIGNING_KEY_FILE", str(VAR_DIR / "keys" / "dev-signing-key.pem")
+)
+NOTIFICATIONS_PLATFORM_SIGNING_KEY_FILE = env_str(
+    "NOTIFICATIONS_PLATFORM_SIGNING_KEY_FILE", str(VAR_DIR / "keys" / "platform-dev-signing-key.pem")
 )
 NOTIFICATIONS_CREATE_SCOPE = "altinn:serviceowner/notifications.create"
 NOTIFICATIONS_DEFAULT_EMAIL_FROM = env_str("NOTIFICATIONS_DEFAULT_EMAIL_FROM", "noreply@altinn.cloud")

@@ -1,4 +1,9 @@
-"""Shared fixtures: trusted signing keys, tokens and an authenticated API client."""
+"""Shared fixtures: trusted signing keys, tokens and an authenticated API client.
+
+Two key pairs, as in production: the identity provider's (bearer tokens) and the platform's (platform
+access tokens). ``make_token(platform=True)`` signs with the platform key, anything else with the
+identity provider's.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +16,22 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from rest_framework.test import APIClient
 
-from notifications_project.auth import key_set
+from notifications_project.auth import key_set, platform_key_set
 from notifications_project.tokens import generate_rsa_key, mint_token, private_pem, public_jwk
 
 TEST_KID = "test-key-1"
+PLATFORM_TEST_KID = "test-platform-key-1"
+# The application owners whose platform tokens the tests trust; any other issuer is refused.
+TRUSTED_PLATFORM_ISSUERS = ["ttd", "digdir", "nav"]
 
 
 @pytest.fixture(scope="session")
 def signing_key() -> rsa.RSAPrivateKey:
+    return generate_rsa_key()
+
+
+@pytest.fixture(scope="session")
+def platform_signing_key() -> rsa.RSAPrivateKey:
     return generate_rsa_key()
 
 
@@ -29,20 +42,36 @@ def jwks_file(tmp_path_factory: pytest.TempPathFactory, signing_key: rsa.RSAPriv
     return path
 
 
+@pytest.fixture(scope="session")
+def platform_jwks_file(
+    tmp_path_factory: pytest.TempPathFactory, platform_signing_key: rsa.RSAPrivateKey
+) -> Path:
+    path = tmp_path_factory.mktemp("platform-keys") / "platform-jwks.json"
+    path.write_text(json.dumps({"keys": [public_jwk(platform_signing_key, PLATFORM_TEST_KID)]}))
+    return path
+
+
 @pytest.fixture(autouse=True)
-def _trust_test_keys(settings: Any, jwks_file: Path) -> Iterator[None]:
+def _trust_test_keys(settings: Any, jwks_file: Path, platform_jwks_file: Path) -> None:
     settings.NOTIFICATIONS_JWKS_FILE = str(jwks_file)
-    return
+    settings.NOTIFICATIONS_PLATFORM_JWKS_FILE = str(platform_jwks_file)
+    settings.NOTIFICATIONS_PLATFORM_TRUSTED_ISSUERS = list(TRUSTED_PLATFORM_ISSUERS)
 
 
 @pytest.fixture
-def make_token(signing_key: rsa.RSAPrivateKey) -> Callable[..., str]:
+def make_token(signing_key: rsa.RSAPrivateKey, platform_signing_key: rsa.RSAPrivateKey) -> Callable[..., str]:
     pem = private_pem(signing_key)
+    platform_pem = private_pem(platform_signing_key)
 
     def _make(**kwargs: Any) -> str:
         kwargs.setdefault("org", "ttd")
-        kwargs.setdefault("kid", TEST_KID)
-        return mint_token(signing_key_pem=pem, **kwargs)
+        if kwargs.get("platform"):
+            kwargs.setdefault("kid", PLATFORM_TEST_KID)
+            kwargs.setdefault("signing_key_pem", platform_pem)
+        else:
+            kwargs.setdefault("kid", TEST_KID)
+            kwargs.setdefault("signing_key_pem", pem)
+        return mint_token(**kwargs)
 
     return _make
 
@@ -64,7 +93,8 @@ def other_client(make_token: Callable[..., str]) -> APIClient:
 
 
 def _reset_key_cache() -> None:
-    key_set._signature = None
+    key_set.forget()
+    platform_key_set.forget()
 
 
 @pytest.fixture(autouse=True)

@@ -90,7 +90,34 @@ BAD_CREDENTIALS: dict[str, tuple[Callable[[Callable[..., str], Any], dict[str, s
     "missing org": (lambda make, key: {"HTTP_AUTHORIZATION": f"Bearer {make(org=None)}"}, 403),
     "platform token without iss": (
         lambda make, key: {"HTTP_PLATFORMACCESSTOKEN": make(org=None, platform=True)},
-        403,
+        401,
+    ),
+    "bearer token as platform token": (lambda make, key: {"HTTP_PLATFORMACCESSTOKEN": make()}, 401),
+    "platform token as bearer token": (
+        lambda make, key: {"HTTP_AUTHORIZATION": f"Bearer {make(platform=True)}"},
+        401,
+    ),
+    "platform token from an untrusted issuer": (
+        lambda make, key: {"HTTP_PLATFORMACCESSTOKEN": make(org="skd", platform=True)},
+        401,
+    ),
+    "platform token without urn:altinn:app": (
+        lambda make, key: {
+            "HTTP_PLATFORMACCESSTOKEN": make(platform=True, extra_claims={"urn:altinn:app": None})
+        },
+        401,
+    ),
+    "platform token signed with the identity provider's key": (
+        lambda make, key: {
+            "HTTP_PLATFORMACCESSTOKEN": make(
+                platform=True, signing_key_pem=private_pem(key), kid="test-key-1"
+            )
+        },
+        401,
+    ),
+    "org claim no column can hold": (
+        lambda make, key: {"HTTP_AUTHORIZATION": f"Bearer {make(org='x' * 200)}"},
+        401,
     ),
 }
 
