@@ -7,12 +7,15 @@ own; the API serializers call them and attach the messages to JSON paths.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 import phonenumbers
+from django.core.mail.message import sanitize_address
 
 from orders.models import NotificationChannel
+from templates.sms import GSM7_BASIC
 
 # The legacy Altinn 2 address pattern, kept character for character. It was copied from HTML-escaped
 # source, so the local-part class literally contains "&amp;" (admitting ";") and the quoted alternative
@@ -68,6 +71,14 @@ MSG_EMAIL_TEMPLATE_BODY_EMPTY = "The email template body must not be empty."
 MSG_SMS_TEMPLATE_BODY_EMPTY = "The SMS template body must not be empty."
 MSG_EMAIL_SUBJECT_EMPTY = "The email subject must not be empty."
 MSG_EMAIL_BODY_EMPTY = "The email body must not be empty."
+# The reference's v2 message; v1 validated no sender at all, and we use the same message there.
+MSG_INVALID_SENDER_EMAIL = "The sender email address is not valid."
+SMS_SENDER_MAX_DIGITS = 15
+SMS_SENDER_MAX_NAME = 11
+MSG_INVALID_SMS_SENDER = (
+    f"The sender must be a number of at most {SMS_SENDER_MAX_DIGITS} digits, optionally starting with +, "
+    f"or a name of at most {SMS_SENDER_MAX_NAME} letters, digits and spaces with at least one letter."
+)
 
 EMAIL_TEMPLATE_CHANNELS = frozenset(
     {
@@ -93,6 +104,59 @@ def is_valid_email(value: str | None) -> bool:
     if not value:
         return False
     return _EMAIL_PATTERN.fullmatch(value.strip()) is not None
+
+
+def has_control_characters(value: str) -> bool:
+    """Controls (CR, LF, NUL, ...), format characters (zero-width, bidi overrides) and line separators."""
+    return any(
+        category[0] == "C" or category in ("Zl", "Zp") for category in map(unicodedata.category, value)
+    )
+
+
+def is_blank_sender(value: str | None) -> bool:
+    """No sender given: the configured default is used. Spaces only count; control characters do not."""
+    return value is None or (not value.strip() and not has_control_characters(value))
+
+
+def is_valid_sender_email(value: str) -> bool:
+    """One address a mail library writes as it is: the reference's rule, no control character anywhere,
+    and accepted by ``sanitize_address``, which Django's SMTP backend runs on the sender.
+
+    The reference's pattern admits ";" in the local part, which no mail library accepts; the sending
+    pipeline would have to fail such a message later.
+    """
+    if has_control_characters(value) or not is_valid_email(value):
+        return False
+    try:
+        sanitize_address(value.strip(), "utf-8")
+    except ValueError:
+        return False
+    return True
+
+
+_SMS_SENDER_NUMBER = re.compile(rf"\+?[0-9]{{1,{SMS_SENDER_MAX_DIGITS}}}")
+# GSM 03.38 letters and digits that SMPP can carry in an address (smpplib writes Latin-1; the Greek
+# capitals of the GSM table are not in it).
+_SMS_SENDER_NAME_CHARACTERS = frozenset(
+    char for char in GSM7_BASIC if char.isalnum() and ord(char) < 0x100
+) | frozenset(" ")
+
+
+def is_valid_sms_sender(value: str) -> bool:
+    """What a handset shows as the sender, trimmed: a number (international with +, national, or a short
+    code) of at most 15 digits, or an alphanumeric name of at most 11 characters (the GSM air
+    interface's limit) of GSM 03.38 letters, digits and spaces, with at least one letter.
+    """
+    if has_control_characters(value):
+        return False
+    sender = value.strip()
+    if _SMS_SENDER_NUMBER.fullmatch(sender):
+        return True
+    return (
+        0 < len(sender) <= SMS_SENDER_MAX_NAME
+        and _SMS_SENDER_NAME_CHARACTERS.issuperset(sender)
+        and any(char.isalpha() for char in sender)
+    )
 
 
 def is_valid_mobile_number(value: str | None) -> bool:

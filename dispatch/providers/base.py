@@ -8,6 +8,7 @@ classifies and records. Errors are classified where the protocol is understood, 
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -16,6 +17,8 @@ from datetime import datetime
 from typing import ClassVar, Generic, TypeVar
 
 from django.utils import timezone
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,15 @@ class Provider(Generic[M]):
                 yield Outcome(message, error=exc, started_at=started, duration=time.monotonic() - clock)
                 if exc.stops_batch:
                     stop = exc
+                continue
+            except Exception as exc:
+                # An error no provider classified (a library bug, input nobody foresaw): it is charged to
+                # this message as a transient failure, so it is retried within its budget and never
+                # fails the rest of the batch. The connection's state is unknown: start a new one.
+                logger.exception("unclassified error sending with %s", self.name)
+                self.close()
+                error = ProviderError(f"internal error: {exc.__class__.__name__}: {exc}")
+                yield Outcome(message, error=error, started_at=started, duration=time.monotonic() - clock)
                 continue
             yield Outcome(message, result=result, started_at=started, duration=time.monotonic() - clock)
 

@@ -20,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail.message import sanitize_address
 
 from dispatch.providers.base import (
     INTERMEDIATE,
@@ -85,6 +86,7 @@ class DjangoEmailProvider(EmailProvider):
         return email
 
     def send(self, message: EmailMessage) -> ProviderResult:
+        _check_addresses(message)
         self.open()
         email = self.build(message)
         try:
@@ -100,6 +102,14 @@ class DjangoEmailProvider(EmailProvider):
             # Dropped mid-message: the server may or may not have it. Transient; reconnect next time.
             self.close()
             raise ProviderError(f"connection lost: {exc.__class__.__name__}: {exc}") from exc
+        except ValueError as exc:
+            # The email library refused to write this message (a header with a line break, text it
+            # cannot encode): the message's fault, not the server's, so it fails alone and for good.
+            # smtplib may have sent MAIL FROM already; a new session keeps the next message clean.
+            self.close()
+            raise ProviderError(
+                f"message cannot be written: {exc.__class__.__name__}: {exc}", permanent=True, status="Failed"
+            ) from exc
         finally:
             if self._connection is not None and _smtp_closed(self._connection):
                 self.close()  # smtplib closed the session itself (a 421): start a new one next time
@@ -131,6 +141,24 @@ class DjangoEmailProvider(EmailProvider):
         response = getattr(status, "esp_response", None)
         text = getattr(response, "text", None)
         return str(text if text is not None else status.status)
+
+
+def _check_addresses(message: EmailMessage) -> None:
+    """Refuse, before anything is sent, an address the email library would refuse mid-batch.
+
+    ``sanitize_address`` is what Django's SMTP backend runs on every address; its ValueError (a line
+    break, a second address, a ";") belongs to this one message. Rows registered before senders were
+    validated can still hold such an address.
+    """
+    for address, what, status in (
+        (message.from_address, "sender", "Failed"),
+        (message.to, "recipient", "Failed_InvalidEmailFormat"),
+    ):
+        try:
+            sanitize_address(address, "utf-8")
+        except ValueError as exc:
+            text = f"invalid {what} address: {exc}"
+            raise ProviderError(text, permanent=True, status=status, raw=text) from exc
 
 
 def _smtp_closed(connection: BaseEmailBackend) -> bool:

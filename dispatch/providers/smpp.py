@@ -164,6 +164,37 @@ def address(value: str) -> tuple[int, int, str]:
     return 5, 0, stripped[:11]  # alphanumeric: at most 11 characters on the air interface
 
 
+# smpplib writes the C-Octet String addresses as Latin-1, and their longest value (21 octets) is 20.
+_ADDRESS_CODEC = "latin-1"
+_ADDRESS_MAX = 20
+
+
+def check_addresses(message: SmsMessage) -> None:
+    """Raise a permanent ProviderError for a sender or number that cannot be written into a submit_sm.
+
+    Rows registered before senders were validated can hold such a sender; finding it here fails that
+    message alone, where smpplib's error would stop the batch.
+    """
+    for value, what, status in (
+        (message.sender, "sender", "Failed_Rejected"),
+        (message.to_e164, "recipient number", "Failed_InvalidRecipient"),
+    ):
+        _ton, _npi, written = address(value)
+        problem = ""
+        if not written:
+            problem = "is empty as an SMPP address"
+        elif len(written) > _ADDRESS_MAX or any(ord(char) < 0x20 or char == "\x7f" for char in written):
+            problem = "is not a valid SMPP address"
+        else:
+            try:
+                written.encode(_ADDRESS_CODEC)
+            except UnicodeEncodeError:
+                problem = "cannot be written as an SMPP address"
+        if problem:
+            text = f"the {what} {value!r} {problem}"
+            raise ProviderError(text, permanent=True, status=status, raw=text)
+
+
 # --- submit_sm_resp statuses --------------------------------------------------------------------------
 
 THROTTLING = {0x58: "ESME_RTHROTTLED", 0x14: "ESME_RMSGQFUL"}
@@ -507,7 +538,11 @@ class SmppProvider(SmsProvider):
             while queue and stop is None and len(by_sequence) < self.window:
                 message = queue.pop()
                 try:
+                    check_addresses(message)
                     encoded = encode_sms(message.body)
+                except ProviderError as exc:
+                    yield Outcome(message, error=exc)
+                    continue
                 except ValueError as exc:
                     yield Outcome(
                         message, error=ProviderError(str(exc), permanent=True, status="Failed_Rejected")
@@ -517,6 +552,17 @@ class SmppProvider(SmsProvider):
                 try:
                     for sequence in self._submit(message, encoded):
                         by_sequence[sequence] = flight
+                except ValueError as exc:
+                    # smpplib could not write a field of this message: its fault alone. The PDU is built
+                    # before a byte of it is written, so the bind is clean; parts already out of it get
+                    # answers that match nothing here and are ignored.
+                    for sequence in [key for key, value in by_sequence.items() if value is flight]:
+                        del by_sequence[sequence]
+                    text = f"SMPP cannot write the message: {exc.__class__.__name__}: {exc}"
+                    yield Outcome(
+                        message, error=ProviderError(text, permanent=True, status="Failed_Rejected", raw=text)
+                    )
+                    continue
                 except (smpplib.exceptions.ConnectionError, OSError) as exc:
                     self.link.close()
                     stop = ProviderError(f"SMPP connection lost: {exc}", attempted=False)

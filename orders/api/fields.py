@@ -6,7 +6,7 @@ the service we replace deserialises with System.Text.Json, which refuses both. T
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +14,7 @@ from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from orders.validation import MSG_SEND_TIME_WITHOUT_ZONE
+from orders.validation import MSG_SEND_TIME_WITHOUT_ZONE, is_blank_sender
 
 MSG_NOT_A_STRING = "Must be a string."
 MSG_NOT_A_BOOLEAN = "Must be true or false."
@@ -49,6 +49,29 @@ class RequiredTextField(StrictCharField):
         if isinstance(data, str) and not data.strip():
             self.fail("blank")
         return super().run_validation(data)
+
+
+class SenderField(StrictCharField):
+    """An optional sender: left out, null or spaces only means the configured default (``None``);
+    anything else must pass ``rule`` and is kept trimmed.
+
+    Checked here, at registration, because a sender a provider cannot write would otherwise be found
+    only when the messages are sent.
+    """
+
+    def __init__(self, *, rule: Callable[[str], bool], message: str, **kwargs: Any) -> None:
+        self.rule = rule
+        self.message = message
+        kwargs.setdefault("required", False)
+        super().__init__(allow_null=True, allow_blank=True, **kwargs)
+
+    def run_validation(self, data: Any = empty) -> Any:
+        value = super().run_validation(data)
+        if value is None or is_blank_sender(value):
+            return None
+        if not self.rule(value):
+            raise serializers.ValidationError(self.message)
+        return value.strip()
 
 
 class StrictBooleanField(serializers.BooleanField):

@@ -23,6 +23,7 @@ from orders.api.fields import (
     EnumField,
     OffsetDateTimeField,
     RequiredTextField,
+    SenderField,
     StrictBooleanField,
     StrictCharField,
 )
@@ -324,14 +325,15 @@ class OmitNullSerializer(serializers.Serializer[Any]):
         return {key: value for key, value in data.items() if value is not None}
 
 
-def _sender_number_field() -> StrictCharField:
-    return StrictCharField(
+def _sender_number_field() -> SenderField:
+    return SenderField(
+        rule=validation.is_valid_sms_sender,
+        message=validation.MSG_INVALID_SMS_SENDER,
         source="sender_number",
-        required=False,
-        allow_null=True,
-        allow_blank=True,
         max_length=_max_length(SmsTemplate, "sender_number"),
-        help_text="The sender shown to the recipient. Default: Altinn (configurable).",
+        help_text="The sender shown to the recipient (trimmed): a number of at most 15 digits, optionally "
+        "starting with +, or a name of at most 11 GSM letters, digits and spaces. Default: Altinn "
+        "(configurable).",
     )
 
 
@@ -342,13 +344,13 @@ def _content_type_field() -> EnumField:
 class EmailTemplateSerializer(OmitNullSerializer):
     """The email of an order."""
 
-    fromAddress = StrictCharField(
+    fromAddress = SenderField(
+        rule=validation.is_valid_sender_email,
+        message=validation.MSG_INVALID_SENDER_EMAIL,
         source="from_address",
-        required=False,
-        allow_null=True,
-        allow_blank=True,
         max_length=_max_length(EmailTemplate, "from_address"),
-        help_text="The sender address. Default: the service's configured address.",
+        help_text="The sender address, one address without a display name (trimmed). Default: the "
+        "service's configured address.",
     )
     subject = RequiredTextField(
         message=validation.MSG_EMAIL_TEMPLATE_SUBJECT_EMPTY, help_text="Line breaks are replaced by spaces."

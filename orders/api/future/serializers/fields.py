@@ -41,7 +41,7 @@ MSG_PREFERRED_SETTINGS_REQUIRED = (
 )
 MSG_BOTH_SETTINGS_REQUIRED = "EmailSettings/SmsSettings must be set when ChannelSchema is EmailAndSms"
 MSG_RESOURCE_ID = "ResourceId must have a valid syntax."
-MSG_SENDER_EMAIL = "The sender email address is not valid."
+MSG_SENDER_EMAIL = validation.MSG_INVALID_SENDER_EMAIL
 MSG_EMAIL_SUBJECT_EMPTY = "The email subject cannot be empty."
 MSG_EMAIL_BODY_EMPTY = "The email body cannot be empty."
 MSG_CONTENT_TYPE = "Email content type must be either Plain or HTML."

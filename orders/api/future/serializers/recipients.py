@@ -13,6 +13,7 @@ from orders import validation
 from orders.api.fields import (
     EnumField,
     RequiredTextField,
+    SenderField,
     StrictBooleanField,
     StrictCharField,
 )
@@ -61,7 +62,8 @@ class EmailSettingsSerializer(CollectingSerializer):
         allow_null=True,
         allow_blank=True,
         max_length=max_length_of(EmailTemplate, "from_address"),
-        help_text="The sender address. Default: the service's configured address.",
+        help_text="The sender address, one address without a display name. Default: the service's "
+        "configured address.",
     )
     subject = RequiredTextField(message=MSG_EMAIL_SUBJECT_EMPTY, help_text="Line breaks become spaces.")
     body = RequiredTextField(message=MSG_EMAIL_BODY_EMPTY, help_text="Plain text or HTML.")
@@ -86,7 +88,7 @@ class EmailSettingsSerializer(CollectingSerializer):
 
     def validate_senderEmailAddress(self, value: str | None) -> str | None:
         # Set means valid: "" is refused, leaving the field out is fine (reference §1.5.1).
-        if value is not None and not validation.is_valid_email(value):
+        if value is not None and not validation.is_valid_sender_email(value):
             raise serializers.ValidationError(MSG_SENDER_EMAIL)
         return value.strip() if value is not None else None
 
@@ -114,12 +116,13 @@ class InstantEmailSettingsSerializer(EmailSettingsSerializer):
 class SmsSettingsSerializer(CollectingSerializer):
     """The SMS to send: sender, text and when it may be sent."""
 
-    sender = StrictCharField(
-        required=False,
-        allow_null=True,
-        allow_blank=True,
+    sender = SenderField(
+        rule=validation.is_valid_sms_sender,
+        message=validation.MSG_INVALID_SMS_SENDER,
         max_length=max_length_of(SmsTemplate, "sender_number"),
-        help_text="The sender shown to the recipient (trimmed). Default: Altinn (configurable).",
+        help_text="The sender shown to the recipient (trimmed): a number of at most 15 digits, optionally "
+        "starting with +, or a name of at most 11 GSM letters, digits and spaces. Default: Altinn "
+        "(configurable).",
     )
     body = RequiredTextField(
         message=MSG_SMS_BODY_EMPTY,
