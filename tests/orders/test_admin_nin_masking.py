@@ -15,6 +15,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from html import unescape
 
 import pytest
 from axes.models import AccessAttempt
@@ -24,9 +25,13 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Permission, User
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import StreamingHttpResponse
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dispatch.models import (
     AttemptOutcome,
@@ -40,6 +45,7 @@ from dispatch.models import (
     ProviderState,
     SandboxMessage,
 )
+from notifications_project.masking import mask_nin, mask_nins_in_text, mask_response
 from orders.audit import AuditAction, AuditEntry, AuditOutcome
 from orders.models import IdempotencyKey, OrderChain, OrderStatus, StatusFeedEntry
 from orders.registry.models import Person
@@ -372,3 +378,114 @@ def test_no_admin_page_shows_a_full_nin_to_staff_without_the_permission(groups, 
     assert not [page.what for page in pages if page.final_url.startswith("/admin/login/")]
     assert sum(page.status == 200 for page in pages) > 40
     assert {page.what for page in pages if page.status >= 500} <= KNOWN_SERVER_ERRORS
+
+
+# --- the masking rule ------------------------------------------------------------------------------------
+
+_SEPARATORS = st.sampled_from([" ", ",", ";", ":", "(", ")", "<td>", "</td>", '"', "'", "=", "\n", "/", ". "])
+_WORDS = st.text(alphabet="abcæøå XYZ", max_size=12)
+_NINS = st.text(alphabet="0123456789", min_size=11, max_size=11)
+
+
+@given(before=_WORDS, left=_SEPARATORS, digits=_NINS, right=_SEPARATORS, after=_WORDS, spaced=st.booleans())
+def test_eleven_digits_standing_alone_are_masked_in_any_text(before, left, digits, right, after, spaced):
+    written = f"{digits[:6]} {digits[6:]}" if spaced else digits
+    masked = mask_nins_in_text(f"{before}{left}{written}{right}{after}")
+
+    assert digits not in masked.replace(" ", "")
+    assert masked == f"{before}{left}{mask_nin(digits)}{right}{after}"
+
+
+@given(
+    key=st.sampled_from(
+        ["nationalIdentityNumber", "NationalIdentityNumber", "national_identity_number", "nin"]
+        + ["recipient_national_identity_number"]
+    ),
+    value=st.one_of(
+        st.text(alphabet="0123456789 ", min_size=4, max_size=20).filter(str.strip),
+        st.integers(10**5, 10**12),
+    ),
+    html=st.booleans(),
+)
+def test_the_value_of_a_nin_key_is_masked_whatever_its_form(key, value, html):
+    text = json.dumps({"recipient": {key: value, "name": "Ola"}}, indent=2)
+    if html:
+        text = escape(text)
+
+    masked = mask_nins_in_text(text)
+
+    shown = json.loads(unescape(masked) if html else masked)["recipient"]
+    assert shown == {key: mask_nin("".join(str(value).split())), "name": "Ola"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "8a9f3d1c-2b4e-4f6a-9c0d-010170123456",  # a UUID whose last group is digits
+        "+46701234567",  # an E.164 number
+        "010170123456",  # 12 digits
+        "0101701234",  # 10 digits
+        "order-01017012345",  # part of an identifier
+        "sms_01017012345",
+    ],
+)
+def test_what_is_not_a_nin_is_left_alone(text):
+    assert mask_nins_in_text(text) == text
+
+
+def test_the_users_own_search_term_stays_only_where_the_page_repeats_the_search():
+    term = nin(7)
+    page = (
+        f'<input type="text" name="q" value="{term}" id="searchbar">'
+        f'<a href="?q={term}&amp;status=failed">Has failed</a>'
+        f'<a href="/admin/x/1/change/?_changelist_filters=q%3D{term}">1</a>'
+        f"<td>{term}</td>"
+    )
+
+    masked = mask_nins_in_text(page, keep=frozenset({term}))
+
+    assert masked.count(term) == 3
+    assert f"<td>{mask_nin(term)}</td>" in masked
+    assert mask_nins_in_text(page).count(term) == 0
+
+
+def test_a_streamed_body_is_masked_even_where_a_chunk_boundary_splits_a_nin():
+    digits = nin(8)
+    response = StreamingHttpResponse(
+        iter([b"a,b\n1,", digits[:5].encode(), digits[5:].encode() + b",x\n2,", digits.encode()]),
+        content_type="text/csv",
+    )
+
+    body = b"".join(mask_response(response).streaming_content).decode()
+
+    assert body == f"a,b\n1,{mask_nin(digits)},x\n2,{mask_nin(digits)}"
+
+
+# --- searching by a full NIN ------------------------------------------------------------------------------
+
+
+def test_support_finds_a_notification_by_full_nin_and_sees_it_masked_in_the_results(support_client):
+    digits = nin(9)
+    notification = SmsNotificationFactory(
+        order=OrderFactory(status=OrderStatus.PROCESSED), recipient_national_identity_number=digits
+    )
+    SmsNotificationFactory(order=OrderFactory(status=OrderStatus.PROCESSED))
+
+    response = support_client.get(reverse("admin:orders_smsnotification_changelist"), {"q": digits})
+
+    assert [n.id for n in response.context["cl"].result_list] == [notification.id]
+    page = response.content.decode()
+    change_url = reverse("admin:orders_smsnotification_change", args=[notification.id])
+    detail = support_client.get(change_url).content.decode()
+    assert mask_nin(digits) in detail
+    assert digits not in detail
+    # The search box and the filter links keep the term, so filtering the results works; the row does not.
+    assert f'name="q" value="{digits}"' in page
+    assert f"q={digits}&amp;" in page or f"&amp;q={digits}" in page
+    assert (
+        page.replace(f'value="{digits}"', "")
+        .replace(f"q={digits}", "")
+        .replace(f"q%3D{digits}", "")
+        .count(digits)
+        == 0
+    )
