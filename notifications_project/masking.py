@@ -18,6 +18,7 @@ filtering the results keep working; the results themselves are masked like every
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Iterable, Iterator
 
 from django.http import HttpRequest, HttpResponseBase, QueryDict
@@ -30,13 +31,20 @@ _QUOTE = r"(?:\"|&quot;|&#34;|&#x22;|'|&#x27;|&#39;)"
 _NIN_KEY = r"(?:(?:recipient_?)?national_?identity_?number|nin)"
 _KEYED = re.compile(
     rf"(?P<head>{_QUOTE}{_NIN_KEY}{_QUOTE}\s*:\s*)"
-    rf"(?:(?P<quote>{_QUOTE})(?P<text>.{{0,64}}?)(?P=quote)|(?P<number>\d+))",
+    rf"(?:(?P<quote>{_QUOTE})(?P<text>.{{0,64}}?)(?P=quote)|(?P<number>[0-9]+))",
     re.IGNORECASE,
 )
-# Not inside a longer token; a percent-escape (``%3D``, ``%20``) before it does not count as one.
-_STANDALONE = re.compile(
-    r"(?:(?<=%[0-9A-Fa-f]{2})|(?<![0-9A-Za-z_+-]))(?P<digits>\d{6} ?\d{5})(?![0-9A-Za-z_-])"
-)
+# A cheap test (a literal search, on the lower-cased text) for whether _KEYED can match at all.
+_KEY_HINT = re.compile(rf"identity_?number|nin{_QUOTE}")
+# Runs of digits that can hold a NIN: groups of five or more digits, one space apart ("DDMMYY NNNNN").
+# Which group is a NIN, and whether it stands alone, is decided in Python (``_standalone``): a single
+# regex with look-arounds at every position scans several times slower.
+_RUN = re.compile(r"[0-9]{5,}(?: [0-9]{5,})*")
+# A NIN is not part of a longer token: a digit, letter, "_" or "-" (a UUID's group), or "+" before it (an
+# E.164 number); a digit, letter, "_" or "-" after it. A percent-escape before it (``%3D``) is no token.
+_TOKEN_BEFORE = frozenset(string.ascii_letters + string.digits + "_+-")
+_TOKEN_AFTER = frozenset(string.ascii_letters + string.digits + "_-")
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 # Where a page repeats the search term: the search box and the query strings of its links.
 _SEARCH_ECHO = ('name="q" value="', "q=", "q%3D", "q%3d")
 # Bodies that cannot carry readable text.
@@ -66,13 +74,37 @@ def mask_nins_in_text(text: str, *, keep: frozenset[str] = frozenset()) -> str:
         masked = value if not compact or set(compact) == {"*"} else mask_nin(compact)
         return f"{match['head']}{match['quote']}{masked}{match['quote']}"
 
-    def standalone(match: re.Match[str]) -> str:
-        digits = match["digits"].replace(" ", "")
-        if digits in keep and match.string[: match.start()].endswith(_SEARCH_ECHO):
-            return match.group(0)
-        return mask_nin(digits)
+    if _KEY_HINT.search(text.lower()):
+        text = _KEYED.sub(keyed, text)
+    return _RUN.sub(lambda run: _standalone(run, keep), text)
 
-    return _STANDALONE.sub(standalone, _KEYED.sub(keyed, text))
+
+def _standalone(run: re.Match[str], keep: frozenset[str]) -> str:
+    """A run of digit groups with each NIN in it masked: an 11-digit group, or a 6- and a 5-digit group."""
+    text, start, end = run.string, run.start(), run.end()
+    alone_before = (
+        start == 0
+        or text[start - 1] not in _TOKEN_BEFORE
+        or _PERCENT_ESCAPE.fullmatch(text, start - 3, start) is not None
+    )
+    alone_after = end == len(text) or text[end] not in _TOKEN_AFTER
+    groups = run[0].split(" ")
+    out: list[str] = []
+    position, i = start, 0
+    while i < len(groups):
+        taken = 2 if len(groups[i]) == 6 and i + 1 < len(groups) and len(groups[i + 1]) == 5 else 1
+        written = " ".join(groups[i : i + taken])
+        digits = written.replace(" ", "")
+        is_nin = (
+            len(digits) == 11
+            and (i > 0 or alone_before)
+            and (i + taken < len(groups) or alone_after)
+            and not (digits in keep and text.endswith(_SEARCH_ECHO, 0, position))
+        )
+        out.append(mask_nin(digits) if is_nin else written)
+        position += len(written) + 1
+        i += taken
+    return " ".join(out)
 
 
 def search_terms(request: HttpRequest) -> frozenset[str]:
