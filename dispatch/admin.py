@@ -36,6 +36,7 @@ from dispatch.services.retry import (
     order_notifications_retry,
     retryable_statuses,
 )
+from notifications_project.masking import mask_nin
 from orders.admin import (
     ObjectButton,
     OpsModelAdmin,
@@ -43,8 +44,6 @@ from orders.admin import (
     audit_history,
     folded,
     html_table,
-    mask_nin,
-    may_see_nin,
     pre,
     search_term_parse,
 )
@@ -198,7 +197,6 @@ class NotificationAdmin(OpsModelAdmin):
     # --- detail page ---
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
-        nin = "recipient_nin_full" if may_see_nin(request) else "recipient_nin_masked"
         extra = ("sending_time_policy", "parts") if self.channel == Channel.SMS else ()
         return (
             (
@@ -221,7 +219,7 @@ class NotificationAdmin(OpsModelAdmin):
                     "fields": (
                         self.address_field,
                         "recipient_name",
-                        nin,
+                        "recipient_nin",
                         "recipient_organization_number",
                         "recipient_position",
                     )
@@ -247,12 +245,9 @@ class NotificationAdmin(OpsModelAdmin):
         )
 
     @admin.display(description="National identity number")
-    def recipient_nin_full(self, obj: Notification) -> str:
+    def recipient_nin(self, obj: Notification) -> str:
+        # In full here; masked for users without orders.view_full_nin by the admin site.
         return obj.recipient_national_identity_number or "-"
-
-    @admin.display(description="National identity number")
-    def recipient_nin_masked(self, obj: Notification) -> str:
-        return mask_nin(obj.recipient_national_identity_number)
 
     @admin.display(description="Text")
     def rendered_text(self, obj: Notification) -> SafeString:

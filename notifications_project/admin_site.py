@@ -3,17 +3,26 @@
 Installed in place of ``django.contrib.admin`` (``OpsAdminConfig`` in INSTALLED_APPS), so ``admin.site``
 and ``@admin.register`` everywhere use this site. The charts are inline SVG laid out here and drawn by
 ``admin/index.html``: no JavaScript and no CDN, so the page works offline and prints.
+
+Every admin view goes through ``admin_view``, which masks national identity numbers in the whole response
+for users without ``orders.view_full_nin`` (``notifications_project.masking``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from functools import update_wrapper
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseBase
 from django.template.response import TemplateResponse
+
+from notifications_project.masking import mask_response, may_see_nin, search_terms
+
+_View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
 
 if TYPE_CHECKING:
     from dispatch.dashboard import ChannelWindow, CreatorFailureRate, Window
@@ -193,6 +202,23 @@ class OpsAdminSite(admin.AdminSite):
     site_header = "Notification service operations"
     site_title = "Notification service"
     index_title = "Operations dashboard"
+
+    def admin_view(self, view: _View, cacheable: bool = False) -> _View:
+        """Django's staff check, plus NIN masking of the whole response for users who may not see NINs.
+
+        Every model admin page, action, history, delete confirmation and custom button view is wrapped
+        here, so masking the response (rather than each field) also covers titles, breadcrumbs, inlines,
+        messages, raw payloads and whatever is added later.
+        """
+        checked = super().admin_view(view, cacheable)
+
+        def masked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            response = checked(request, *args, **kwargs)
+            if may_see_nin(request):
+                return response
+            return mask_response(response, keep=search_terms(request))
+
+        return cast(_View, update_wrapper(masked, checked))
 
     def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
         """The app list, plus the dashboard for staff who may view notifications."""

@@ -13,6 +13,10 @@ The admin is a read-mostly operations console over tables with millions of rows,
 Writes go through services: cancelling calls ``order_cancel`` (the rule of ``PUT /orders/{id}/cancel``);
 retrying notifications lives in ``dispatch.admin`` because the retry service is part of the pipeline.
 Every staff operation is written to the audit log, which the admin shows and never lets anyone edit.
+
+Pages show what is stored; national identity numbers are masked for users without
+``orders.view_full_nin`` by the admin site, over the whole response (``notifications_project.masking``).
+Lists mask them for everyone, so a list column masks its own.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
@@ -58,7 +63,6 @@ else:
 
 RECIPIENTS_SHOWN = 100
 AUDIT_ENTRIES_SHOWN = 20
-NIN_PERMISSION = "orders.view_full_nin"
 
 
 # --- shared building blocks (also used by dispatch.admin and orders.registry.admin) --------------------
@@ -83,17 +87,6 @@ class CappedCountPaginator(PaginatorBase):
     def capped(self) -> bool:
         """Whether there are more rows than counted."""
         return self._counted > self.cap
-
-
-def mask_nin(nin: str | None) -> str:
-    """A national identity number with all but its last three digits hidden (``********901``)."""
-    if not nin:
-        return "-"
-    return "*" * (len(nin) - 3) + nin[-3:]
-
-
-def may_see_nin(request: HttpRequest) -> bool:
-    return request.user.has_perm(NIN_PERMISSION)
 
 
 @dataclass(frozen=True)
@@ -329,16 +322,6 @@ class OrderAdmin(OpsModelAdmin):
     def has_cancel_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("orders.cancel_order")
 
-    def get_fieldsets(self, request: HttpRequest, obj: Order | None = None) -> Any:
-        if may_see_nin(request):
-            return self.fieldsets
-        # The same page with the NINs of the recipients and of the lookup result masked.
-        masked = {"recipients_table": "recipients_table_masked", "lookup_result": "lookup_result_masked"}
-        return [
-            (name, {"fields": tuple(masked.get(str(f), str(f)) for f in opts["fields"])})
-            for name, opts in self.fieldsets or ()
-        ]
-
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Order], search_term: str
     ) -> tuple[QuerySet[Order], bool]:
@@ -401,7 +384,8 @@ class OrderAdmin(OpsModelAdmin):
             return mark_safe("<p>No notifications yet.</p>")  # noqa: S308 (a constant)
         return html_table(["Channel", "Status", "Count"], rows)
 
-    def _recipients(self, order: Order, *, full_nin: bool) -> SafeString:
+    @admin.display(description="Recipients")
+    def recipients_table(self, order: Order) -> SafeString:
         recipients = list(
             Recipient.objects.filter(order_id=order.id).order_by("position")[: RECIPIENTS_SHOWN + 1]
         )
@@ -415,7 +399,7 @@ class OrderAdmin(OpsModelAdmin):
                     r.email_address or "-",
                     r.mobile_number or "-",
                     r.organization_number or "-",
-                    (r.national_identity_number or "-") if full_nin else mask_nin(r.national_identity_number),
+                    r.national_identity_number or "-",
                     {True: "yes", False: "no", None: "-"}[r.is_reserved],
                 )
                 for r in recipients[:RECIPIENTS_SHOWN]
@@ -428,39 +412,18 @@ class OrderAdmin(OpsModelAdmin):
         )
         return format_html("{}{}", table, more)
 
-    @admin.display(description="Recipients")
-    def recipients_table(self, order: Order) -> SafeString:
-        return self._recipients(order, full_nin=True)
-
-    @admin.display(description="Recipients")
-    def recipients_table_masked(self, order: Order) -> SafeString:
-        return self._recipients(order, full_nin=False)
-
     @admin.display(description="Recipient lookup (as in the receipt)")
     def lookup_result(self, order: Order) -> SafeString | str:
         if order.recipient_lookup is None:
             return "-"
         return pre(json.dumps(order.recipient_lookup, indent=2, ensure_ascii=False))
 
-    @admin.display(description="Recipient lookup (as in the receipt)")
-    def lookup_result_masked(self, order: Order) -> SafeString | str:
-        if order.recipient_lookup is None:
-            return "-"
-        # isReserved and missingContact list the NINs (and organization numbers) concerned.
-        masked = {
-            key: [mask_nin(v) if isinstance(v, str) and len(v) == 11 else v for v in value]
-            if isinstance(value, list)
-            else value
-            for key, value in order.recipient_lookup.items()
-        }
-        return pre(json.dumps(masked, indent=2, ensure_ascii=False))
-
     @admin.display(description="Audit log")
     def audit_entries(self, order: Order) -> SafeString:
         return audit_history(str(order.id))
 
     def get_readonly_fields(self, request: HttpRequest, obj: Order | None = None) -> tuple[str, ...]:
-        return tuple(f for _, opts in self.get_fieldsets(request, obj) for f in opts["fields"])
+        return tuple(flatten_fieldsets(self.fieldsets or ()))
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
         return super().get_queryset(request).select_related("email_template", "sms_template")

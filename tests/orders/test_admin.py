@@ -8,7 +8,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from orders.admin import CappedCountPaginator, mask_nin, search_term_parse
+from notifications_project.masking import mask_nin
+from orders.admin import CappedCountPaginator, search_term_parse
 from orders.audit import AuditAction, AuditEntry, AuditOutcome
 from orders.models import Order, OrderStatus
 from tests.factories import (
