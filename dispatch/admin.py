@@ -234,6 +234,8 @@ class NotificationAdmin(OpsModelAdmin):
                         "provider_reference",
                         "not_before",
                         "claimed_at",
+                        "claim_id",
+                        "lease_until",
                         "last_error",
                     )
                 },

@@ -369,7 +369,11 @@ NOTIFICATIONS_SEND_RETRY_BASE_SECONDS = env_float("NOTIFICATIONS_SEND_RETRY_BASE
 NOTIFICATIONS_SEND_RETRY_MAX_SECONDS = env_float("NOTIFICATIONS_SEND_RETRY_MAX_SECONDS", 1800.0)
 # A send task stops claiming after this long (beat starts the next); keep it well under STUCK_AFTER.
 NOTIFICATIONS_SEND_TASK_SECONDS = env_float("NOTIFICATIONS_SEND_TASK_SECONDS", 240.0)
-# Notifications in Sending longer than this are taken to belong to a dead worker and go back to New.
+# A send claim's lease: the sending worker renews it every third of this while it works through the
+# batch; once it has run out the worker is taken to be gone and its unsent notifications go back to New.
+NOTIFICATIONS_SEND_LEASE_SECONDS = env_float("NOTIFICATIONS_SEND_LEASE_SECONDS", 60.0)
+# Notifications in Sending longer than this go back to New whatever their lease says (a worker hung in a
+# provider call while its heartbeat goes on, or a claim made before leases existed).
 NOTIFICATIONS_SEND_STUCK_AFTER_SECONDS = env_float("NOTIFICATIONS_SEND_STUCK_AFTER_SECONDS", 900.0)
 # A provider that cannot be reached is left alone this long (no retry budget is spent meanwhile).
 NOTIFICATIONS_PROVIDER_OUTAGE_PAUSE_SECONDS = env_float("NOTIFICATIONS_PROVIDER_OUTAGE_PAUSE_SECONDS", 15.0)
@@ -422,10 +426,11 @@ NOTIFICATIONS_TWILIO_TIMEOUT_SECONDS = env_float("NOTIFICATIONS_TWILIO_TIMEOUT_S
 
 # The send sweep also picks up retries whose backoff has passed and anything a lost message left New.
 CELERY_BEAT_SCHEDULE["notifications-send"] = {"task": "dispatch.notifications_send", **_sweep}
+# Often, so a dead worker's notifications wait little past its lease (a small index scan when none are).
 CELERY_BEAT_SCHEDULE["notifications-release-stuck"] = {
     "task": "dispatch.notifications_release_stuck",
-    "schedule": timedelta(seconds=60),
-    "options": {"expires": 60},
+    "schedule": timedelta(seconds=15),
+    "options": {"expires": 15},
 }
 CELERY_BEAT_SCHEDULE["delivery-reports-retry"] = {"task": "dispatch.delivery_reports_retry", **_sweep}
 CELERY_BEAT_SCHEDULE["sandbox-reports-deliver"] = {"task": "dispatch.sandbox_reports_deliver", **_sweep}

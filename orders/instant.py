@@ -21,7 +21,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -157,10 +157,13 @@ def _insert(
         "status_changed_at": now,
     }
     # The notification is born claimed: the batch sender only takes New rows, so it never sends it too.
+    # The lease is renewed while the request sends it; if the web process dies, the sweep takes it back.
     claimed: dict[str, Any] = {
         "recipient_position": 0,
         "status_changed_at": now,
         "claimed_at": now,
+        "claim_id": uuid4(),
+        "lease_until": now + timedelta(seconds=settings.NOTIFICATIONS_SEND_LEASE_SECONDS),
         "attempts": 1,
     }
     if isinstance(message, InstantSms):

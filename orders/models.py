@@ -299,6 +299,11 @@ class NotificationBase(models.Model):
     # Sending bookkeeping.
     not_before = models.DateTimeField(null=True, blank=True)  # backoff after a transient failure
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # The send claim holding the row while it is Sending. Its id fences the claimer's writes (once the
+    # claim is taken over they match nothing); the sending worker renews the lease while it works, so
+    # a lease in the past means the worker is gone and the stuck-send sweep may take the row back.
+    claim_id = models.UUIDField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     provider = models.CharField(max_length=50, blank=True, default="")
     # The provider's id for the message; the notification id is sent as our reference too.
@@ -335,6 +340,10 @@ class EmailNotification(NotificationBase):
             models.Index(fields=["created_at"], name="email_new", condition=Q(status="New")),
             # The stuck-send sweep.
             models.Index(fields=["claimed_at"], name="email_sending", condition=Q(status="Sending")),
+            # Lease renewal (one claim's rows) and the sweep of expired leases; small, like the one above.
+            models.Index(
+                fields=["claim_id", "lease_until"], name="email_sending_claim", condition=Q(status="Sending")
+            ),
             # The expiry sweep over rows that are not final yet.
             models.Index(
                 fields=["expires_at"],
@@ -398,6 +407,9 @@ class SmsNotification(NotificationBase):
         indexes = [
             models.Index(fields=["created_at"], name="sms_new", condition=Q(status="New")),
             models.Index(fields=["claimed_at"], name="sms_sending", condition=Q(status="Sending")),
+            models.Index(
+                fields=["claim_id", "lease_until"], name="sms_sending_claim", condition=Q(status="Sending")
+            ),
             models.Index(
                 fields=["expires_at"],
                 name="sms_pending_expiry",

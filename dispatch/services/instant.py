@@ -49,11 +49,13 @@ def instant_notification_send(*, channel: str, notification_id: UUID) -> Instant
         )
     provider = chosen[0]
     assert row.claimed_at is not None
+    assert row.claim_id is not None
     claimed = Claimed(
         message=_message(row, attempt=row.attempts),
         order_id=row.order_id,
         attempts=row.attempts,
         claimed_at=row.claimed_at,
+        claim_id=row.claim_id,
     )
     try:
         summary = _send_batch(provider=provider, channel=channel, claimed=[claimed])

@@ -2,12 +2,19 @@
 
 1. Claim: one short transaction takes up to ``NOTIFICATIONS_SEND_BATCH_SIZE`` New, unexpired rows whose
    backoff has passed (``FOR UPDATE SKIP LOCKED``, so workers never wait on each other), moves them to
-   Sending with ``claimed_at`` and ``attempts + 1``, and commits. Nothing is claimed while the provider
-   is paused (throttling, outage), and Daytime SMS only while the send window is open.
-2. Send: outside any transaction, over the provider's reused connection.
+   Sending with ``claimed_at``, ``attempts + 1``, a new ``claim_id`` and a lease
+   (``NOTIFICATIONS_SEND_LEASE_SECONDS``), and commits. Nothing is claimed while the provider is paused
+   (throttling, outage), and Daytime SMS only while the send window is open.
+2. Send: outside any transaction, over the provider's reused connection. A heartbeat thread renews the
+   lease (one UPDATE for the batch) every third of it, only in batches that last that long; before each
+   message the sender checks that the claim still holds the rest of the batch, and stops if not.
 3. Record: every ``RECORD_CHUNK`` outcomes, one short transaction applies conditional UPDATEs
-   (``status = Sending AND claimed_at = <our claim>``, so a row the stuck-send sweep already gave to
+   (``status = Sending AND claim_id = <our claim>``, so a row the stuck-send sweep already gave to
    another worker is never overwritten) and inserts the DeliveryAttempt rows.
+
+A claim whose lease has run out (its worker was killed) goes back to New with the stuck-send sweep, so it
+waits about a lease, not ``NOTIFICATIONS_SEND_STUCK_AFTER_SECONDS``. Only the messages in flight at the
+kill (handed to the provider, not recorded) can be sent twice; they carry the notification id.
 
 Failures: permanent → the provider's final ``Failed_*`` at once; transient → back to New with
 exponential backoff and jitter, ``Failed`` once ``NOTIFICATIONS_SEND_MAX_ATTEMPTS`` are used;
@@ -18,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -26,7 +34,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -61,6 +69,8 @@ class Claimed:
     order_id: uuid.UUID
     attempts: int
     claimed_at: datetime
+    # The claim holding the row: every write of the claimer is conditional on it.
+    claim_id: uuid.UUID
     # When the order wanted it sent (its send time, or its registration when later): the send latency's
     # start in /metrics.
     due_at: datetime | None = None
@@ -151,8 +161,14 @@ def notifications_claim(
         orders = Order.objects.select_related(template).in_bulk({row.order_id for row in rows})
         for row in rows:
             row.order = orders[row.order_id]
+        claim_id = uuid.uuid4()
         model.objects.filter(id__in=[row.id for row in rows]).update(
-            status="Sending", claimed_at=now, status_changed_at=now, attempts=F("attempts") + 1
+            status="Sending",
+            claimed_at=now,
+            claim_id=claim_id,
+            lease_until=now + timedelta(seconds=settings.NOTIFICATIONS_SEND_LEASE_SECONDS),
+            status_changed_at=now,
+            attempts=F("attempts") + 1,
         )
     return [
         Claimed(
@@ -160,6 +176,7 @@ def notifications_claim(
             order_id=row.order_id,
             attempts=row.attempts + 1,
             claimed_at=now,
+            claim_id=claim_id,
             due_at=max(row.order.requested_send_time, row.order.created_at),
             callback=bool(row.order.status_callback_url),
         )
@@ -190,6 +207,126 @@ def _message(row: EmailNotification | SmsNotification, *, attempt: int) -> Email
         body=row.body if row.body is not None else (sms_template.body if sms_template else ""),
         attempt=attempt,
     )
+
+
+# --- leases -------------------------------------------------------------------------------------------
+
+
+def send_claim_renew(*, channel: str, claim_id: uuid.UUID, now: datetime | None = None) -> set[uuid.UUID]:
+    """Extend the lease of a send claim's rows still in Sending; return their ids (empty: claim lost).
+
+    One UPDATE for the whole claim, whatever its size. A row the stuck-send sweep has released no longer
+    carries the claim id, so renewing never takes a row back.
+    """
+    now = now or timezone.now()
+    until = now + timedelta(seconds=settings.NOTIFICATIONS_SEND_LEASE_SECONDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {_model(channel)._meta.db_table} SET lease_until = %s
+             WHERE claim_id = %s AND status = 'Sending'
+            RETURNING id
+            """,
+            [until, claim_id],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _give_back(*, channel: str, claim_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> int:
+    """Return rows of a claim that were never handed to the provider to New, with their attempt back."""
+    if not ids:
+        return 0
+    return int(
+        _model(channel)
+        .objects.filter(id__in=ids, claim_id=claim_id, status="Sending")
+        .update(
+            status="New",
+            status_changed_at=timezone.now(),
+            claimed_at=None,
+            claim_id=None,
+            lease_until=None,
+            attempts=F("attempts") - 1,
+        )
+    )
+
+
+class _Lease:
+    """Keeps one send claim's lease ahead while its batch is sent, and notices when it was taken over.
+
+    A thread renews the lease every third of it, so a worker waiting on a slow provider call keeps its
+    rows; a killed worker's thread dies with it and the lease runs out. The thread touches the database
+    only in batches that last that long (it has a connection of its own, closed when it ends).
+    """
+
+    def __init__(self, *, channel: str, claim_id: uuid.UUID, ids: set[uuid.UUID]) -> None:
+        self.channel = channel
+        self.claim_id = claim_id
+        self.ids = ids
+        self.interval = float(settings.NOTIFICATIONS_SEND_LEASE_SECONDS) / 3
+        # One renewal at a time, and never during a record of this batch: both UPDATE the claim's rows,
+        # and two transactions of one worker locking them in different orders could deadlock.
+        self.busy = threading.Lock()
+        self._held: set[uuid.UUID] = ids  # the rows the claim held at the last renewal
+        self._renewed = time.monotonic()  # the claim itself counts as the first renewal
+        self._generation = 0
+        self._checked = 0
+        self._lost = False
+        self._sent_count = 0  # set by the sender, read by the heartbeat thread (an int: no lock needed)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"send-lease-{claim_id}", daemon=True)
+
+    def __enter__(self) -> _Lease:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(self.interval):
+                self.renew(sent=None)
+        finally:
+            connections.close_all()  # this thread's own connections only
+
+    def renew(self, *, sent: set[uuid.UUID] | None) -> None:
+        started = time.monotonic()
+        with self.busy:
+            try:
+                held = send_claim_renew(channel=self.channel, claim_id=self.claim_id)
+            except DatabaseError:
+                # The sender stops on its own once the lease may have run out (see taken_over).
+                logger.warning("could not renew the lease of send claim %s", self.claim_id, exc_info=True)
+                return
+        self._held, self._renewed = held, started
+        self._generation += 1
+        missing = len(self.ids) - len(held)
+        # Rows recorded by now are missing too; more missing rows than sent ones means that rows not yet
+        # sent were taken (or ended) elsewhere. The sender makes the exact check before its next message.
+        if missing > (len(sent) if sent is not None else self._sent_count):
+            logger.warning(
+                "send claim %s was taken over (or its rows ended elsewhere): %d of its %d no longer held",
+                self.claim_id,
+                missing,
+                len(self.ids),
+            )
+
+    def taken_over(self, sent: set[uuid.UUID]) -> bool:
+        """Whether rows of this batch not sent yet are no longer held: then nothing more may be sent.
+
+        Called between messages. If the heartbeat is late (the process stood still, the database is slow),
+        renew here first, and give up when even that fails: the lease may have run out meanwhile.
+        """
+        self._sent_count = len(sent)
+        if time.monotonic() - self._renewed > 2 * self.interval:
+            self.renew(sent=sent)
+            if time.monotonic() - self._renewed > 2 * self.interval:
+                return True
+        if self._checked != self._generation:
+            self._checked = self._generation
+            self._lost = not (self.ids - sent) <= self._held
+        return self._lost
 
 
 # --- send ---------------------------------------------------------------------------------------------
@@ -276,15 +413,44 @@ def notifications_send_channel(*, channel: str, deadline: float) -> SendSummary:
 def _send_batch(*, provider: Provider[Any], channel: str, claimed: Sequence[Claimed]) -> SendSummary:
     by_id = {item.message.notification_id: item for item in claimed}
     summary = SendSummary(claimed=len(claimed))
+    with _Lease(channel=channel, claim_id=claimed[0].claim_id, ids=set(by_id)) as lease:
+        seen = _send_claimed(provider=provider, channel=channel, by_id=by_id, lease=lease, summary=summary)
+    if len(seen) < len(claimed):
+        # Taken over mid-batch: what this worker still holds and never sent goes back at once.
+        unsent = [notification_id for notification_id in by_id if notification_id not in seen]
+        summary.released += _give_back(channel=channel, claim_id=claimed[0].claim_id, ids=unsent)
+        logger.warning(
+            "send claim %s stopped: %d notification(s) of its batch left unsent",
+            claimed[0].claim_id,
+            len(unsent),
+        )
+    counters_flush()  # the batch's metrics, in one statement
+    return summary
+
+
+def _send_claimed(
+    *,
+    provider: Provider[Any],
+    channel: str,
+    by_id: dict[uuid.UUID, Claimed],
+    lease: _Lease,
+    summary: SendSummary,
+) -> set[uuid.UUID]:
+    """Send and record the batch until done or the claim is lost; return the ids handed to the provider."""
     pending: list[Outcome[Any]] = []
     seen: set[uuid.UUID] = set()
+    outcomes = provider.send_batch([item.message for item in by_id.values()])
     try:
-        for outcome in provider.send_batch([item.message for item in claimed]):
+        for outcome in outcomes:
             seen.add(outcome.message.notification_id)
             pending.append(outcome)
             if len(pending) >= RECORD_CHUNK:
-                summary.add(_record(provider=provider, channel=channel, by_id=by_id, outcomes=pending))
+                with lease.busy:
+                    summary.add(_record(provider=provider, channel=channel, by_id=by_id, outcomes=pending))
                 pending = []
+            # Checked before the provider is asked for the next message (the outcomes are lazy).
+            if len(seen) < len(by_id) and lease.taken_over(seen):
+                break
     except Exception as exc:
         # A bug or an unexpected library error: we cannot know whether the rest went out, so they are
         # charged as transient failures and retried with backoff (at-least-once, never stuck).
@@ -293,15 +459,17 @@ def _send_batch(*, provider: Provider[Any], channel: str, claimed: Sequence[Clai
         from dispatch.providers.base import ProviderError
 
         error = ProviderError(f"internal error: {exc.__class__.__name__}: {exc}")
-        pending.extend(
-            Outcome(message=item.message, error=error)
-            for item in claimed
-            if item.message.notification_id not in seen
-        )
+        unsent = [item for item in by_id.values() if item.message.notification_id not in seen]
+        pending.extend(Outcome(message=item.message, error=error) for item in unsent)
+        seen.update(item.message.notification_id for item in unsent)
+    finally:
+        close = getattr(outcomes, "close", None)
+        if close is not None:
+            close()  # a batch left early: let the provider's generator clean up now
     if pending:
-        summary.add(_record(provider=provider, channel=channel, by_id=by_id, outcomes=pending))
-    counters_flush()  # the batch's metrics, in one statement
-    return summary
+        with lease.busy:
+            summary.add(_record(provider=provider, channel=channel, by_id=by_id, outcomes=pending))
+    return seen
 
 
 # --- record -------------------------------------------------------------------------------------------
@@ -484,11 +652,13 @@ def _apply(
             "status": record.status,
             "status_changed_at": now,
             "claimed_at": None,
+            "claim_id": None,
+            "lease_until": None,
             "provider": provider_name,
             **record.fields,
         }
         rows = model.objects.filter(
-            id=claim.message.notification_id, status="Sending", claimed_at=claim.claimed_at
+            id=claim.message.notification_id, status="Sending", claim_id=claim.claim_id
         )
         if savepoints:
             try:
@@ -527,11 +697,11 @@ def _apply_accepted(
 ) -> list[tuple[Claimed, _Record]]:
     """Record the plain acceptances with one UPDATE per (claim, status); return the other updates.
 
-    The same conditional UPDATE as the row-by-row path (still ours: Sending with our claim's
-    ``claimed_at``), joined to the ids and references. A duplicate provider reference fails the whole
-    statement with IntegrityError, and the caller redoes the chunk row by row with savepoints.
+    The same conditional UPDATE as the row-by-row path (still ours: Sending with our ``claim_id``),
+    joined to the ids and references. A duplicate provider reference fails the whole statement with
+    IntegrityError, and the caller redoes the chunk row by row with savepoints.
     """
-    groups: dict[tuple[str, datetime], list[tuple[Claimed, str]]] = {}
+    groups: dict[tuple[str, uuid.UUID], list[tuple[Claimed, str]]] = {}
     rest: list[tuple[Claimed, _Record]] = []
     for claim, record in updates:
         fields = record.fields
@@ -542,21 +712,22 @@ def _apply_accepted(
             and fields["not_before"] is None
             and isinstance(fields["provider_reference"], str)
         ):
-            groups.setdefault((record.status, claim.claimed_at), []).append(
+            groups.setdefault((record.status, claim.claim_id), []).append(
                 (claim, fields["provider_reference"])
             )
         else:
             rest.append((claim, record))
     table = model._meta.db_table
-    for (status, claimed_at), rows in groups.items():
+    for (status, claim_id), rows in groups.items():
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""
                 UPDATE {table} AS n
-                   SET status = %s, status_changed_at = %s, claimed_at = NULL, provider = %s,
-                       provider_reference = v.reference, last_error = '', not_before = NULL
+                   SET status = %s, status_changed_at = %s, claimed_at = NULL, claim_id = NULL,
+                       lease_until = NULL, provider = %s, provider_reference = v.reference,
+                       last_error = '', not_before = NULL
                   FROM unnest(%s::uuid[], %s::text[]) AS v(id, reference)
-                 WHERE n.id = v.id AND n.status = 'Sending' AND n.claimed_at = %s
+                 WHERE n.id = v.id AND n.status = 'Sending' AND n.claim_id = %s
                 RETURNING n.id
                 """,
                 [
@@ -565,7 +736,7 @@ def _apply_accepted(
                     provider_name,
                     [claim.message.notification_id for claim, _ in rows],
                     [reference for _, reference in rows],
-                    claimed_at,
+                    claim_id,
                 ],
             )
             recorded = {row[0] for row in cursor.fetchall()}
@@ -602,7 +773,13 @@ def orders_check_completion(order_ids: Iterable[uuid.UUID]) -> None:
 
 
 def notifications_release_stuck(*, now: datetime | None = None, limit: int = 1000) -> int:
-    """Return notifications left in Sending by a dead worker to New (or Failed when out of budget)."""
+    """Return notifications left in Sending by a dead worker to New (or Failed when out of budget).
+
+    A claim is given up once its lease has run out (its worker stopped renewing it), or in any case
+    ``NOTIFICATIONS_SEND_STUCK_AFTER_SECONDS`` after it was made (a worker hung in a provider call, or a
+    claim without a lease). Each row is released only while it still carries the claim that was found
+    expired, so a renewal that got there first wins.
+    """
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.NOTIFICATIONS_SEND_STUCK_AFTER_SECONDS)
     released = 0
@@ -613,19 +790,22 @@ def notifications_release_stuck(*, now: datetime | None = None, limit: int = 100
         with transaction.atomic():
             rows = list(
                 model.objects.select_for_update(skip_locked=True)
-                .filter(status="Sending", claimed_at__lt=cutoff)
+                .filter(status="Sending")
+                .filter(Q(lease_until__lt=now) | Q(claimed_at__lt=cutoff))
                 .order_by("claimed_at")
-                .values("id", "order_id", "attempts", "claimed_at", "provider")[:limit]
+                .values("id", "order_id", "attempts", "claimed_at", "claim_id", "provider")[:limit]
             )
             attempts: list[DeliveryAttempt] = []
             for row in rows:
                 out_of_budget = row["attempts"] >= settings.NOTIFICATIONS_SEND_MAX_ATTEMPTS
                 status = "Failed" if out_of_budget else "New"
                 error = "the worker sending it stopped; the result is unknown"
-                model.objects.filter(id=row["id"], status="Sending", claimed_at=row["claimed_at"]).update(
+                model.objects.filter(id=row["id"], status="Sending", claim_id=row["claim_id"]).update(
                     status=status,
                     status_changed_at=now,
                     claimed_at=None,
+                    claim_id=None,
+                    lease_until=None,
                     not_before=None,
                     last_error=f"gave up after {row['attempts']} attempts: {error}"
                     if out_of_budget

@@ -95,10 +95,11 @@ def test_sigkilled_workers_lose_nothing_and_resend_only_what_was_in_flight(trans
             NOTIFICATIONS_REGISTRY_BACKEND="http",
             NOTIFICATIONS_REGISTRY_URL=register.url,
             NOTIFICATIONS_PROCESSING_CHUNK_SIZE=str(CHUNK),
-            # A short lease and stuck-send time, so the work of a killed worker is taken over in seconds
-            # (the stuck time still far above a live batch's few hundred milliseconds).
+            # Short leases, so the work of a killed worker is taken over in seconds. The stuck-send time
+            # keeps its default: the send lease alone must bring a killed worker's claims back, and the
+            # live worker's heartbeat must keep its own through any slow batch.
             NOTIFICATIONS_PROCESSING_LEASE_SECONDS="2",
-            NOTIFICATIONS_SEND_STUCK_AFTER_SECONDS="10",
+            NOTIFICATIONS_SEND_LEASE_SECONDS="3",
             NOTIFICATIONS_EMAIL_PROVIDER="smtp",
             EMAIL_HOST="127.0.0.1",
             EMAIL_PORT=str(smtp.port),
