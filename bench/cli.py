@@ -27,7 +27,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = BASE_DIR / "bench" / "results" / "latest.json"
 # Order matters: the ingest and send workloads want a small database; the 1,000,000-recipient order
 # comes last.
-ORDER = ["ingest", "sending", "large_order", "reads", "reports", "registry", "memory"]
+ORDER = ["ingest", "sending", "large_order", "reads", "reports", "registry", "memory", "slow_clients"]
 # Workloads that can run twice in one run (the registry import expects an empty registry).
 RERUNNABLE = {"ingest", "sending", "large_order", "reads", "reports"}
 
@@ -59,7 +59,7 @@ def _versions() -> dict[str, str]:
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         postgres = cursor.fetchone()[0]
-    packages = ("django", "djangorestframework", "celery", "gunicorn", "psycopg", "aiohttp")
+    packages = ("django", "djangorestframework", "celery", "granian", "psycopg", "aiohttp")
     return {"postgresql": postgres, **{name: version(name) for name in packages}}
 
 

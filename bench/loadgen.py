@@ -118,8 +118,9 @@ class _Run:
         return time.perf_counter() - start
 
     async def run(self) -> dict[str, Any]:
-        # gunicorn's sync workers close every connection: do not try to reuse them.
-        connector = aiohttp.TCPConnector(limit=0, force_close=True)
+        # Connections are kept alive and reused, as real API clients do (the server keeps them open until
+        # they idle longer than its header timeout).
+        connector = aiohttp.TCPConnector(limit=0)
         timeout = aiohttp.ClientTimeout(total=float(self.spec.get("timeout", 10)))
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
             started = time.perf_counter()

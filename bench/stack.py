@@ -2,8 +2,9 @@
 
 * PostgreSQL and Redis: private servers in the run's folder (``notifications_project.embedded``), with
   fsync on and Redis's append-only file, as in production (``--smoke`` uses throwaway servers).
-* web: gunicorn with sync workers, ``DEBUG=false``, a real ``SECRET_KEY``, JWT authentication against a
-  key set made for the run, no API rate limit (it would be the first thing measured), plain HTTP.
+* web: Granian serving the ASGI application, started as ``make run`` starts it (``web_command``), with
+  ``DEBUG=false``, a real ``SECRET_KEY``, JWT authentication against a key set made for the run, no API
+  rate limit (it would be the first thing measured), plain HTTP.
 * Celery: two prefork worker nodes (order processing on the default queue, sending on its own) and beat,
   with the project's settings.
 * providers: email over SMTP and SMS over SMPP (the production defaults) to the sinks of
@@ -68,7 +69,7 @@ class Stack:
     # --- lifecycle ------------------------------------------------------------------------------------
 
     def start(self) -> None:
-        from notifications_project.embedded import free_port, postgres_server, redis_server
+        from notifications_project.embedded import free_port, postgres_server, redis_server, web_command
         from notifications_project.tokens import ensure_dev_keys
 
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -126,25 +127,9 @@ class Stack:
         }
         self._manage("migrate", "--noinput", "-v", "0")
         python = sys.executable
-        self._spawn(
-            "web",
-            [
-                python,
-                "-m",
-                "gunicorn",
-                "notifications_project.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(self.web_workers),
-                "--worker-class",
-                "sync",
-                "--backlog",
-                "2048",
-                "--log-level",
-                "warning",
-            ],
-        )
+        # The web server exactly as `make run` starts it (its limits at their defaults).
+        self.env["WEB_CONCURRENCY"] = str(self.web_workers)
+        self._spawn("web", web_command(self.env, host="127.0.0.1", port=port))
         # Two worker nodes, as deployed: order processing and the sweeps on the default queue,
         # sending on its own queue (CELERY_TASK_ROUTES), so neither waits for the other's processes.
         for name, queue in (("worker", "celery"), ("sender", "sending")):
@@ -281,7 +266,7 @@ class Stack:
 
     def describe(self) -> dict[str, Any]:
         return {
-            "web": f"gunicorn, {self.web_workers} sync workers",
+            "web": f"granian (ASGI), {self.web_workers} workers, keep-alive",
             "worker": f"celery prefork: processing node (-Q celery) and sending node (-Q sending), "
             f"concurrency {self.worker_concurrency} each, plus beat",
             "postgresql": "private server, fsync " + ("off (smoke)" if self.throwaway else "on"),

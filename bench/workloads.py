@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import smtplib
+import socket
 import subprocess
 import sys
 import threading
@@ -55,6 +56,7 @@ class Sizes:
     reads_order: int
     memory_recipients: int
     registry_rows: int
+    slow_clients_seconds: float
 
 
 FULL = Sizes(
@@ -75,6 +77,7 @@ FULL = Sizes(
     reads_order=10_000,
     memory_recipients=1_000_000,
     registry_rows=100_000,
+    slow_clients_seconds=5,
 )
 QUICK = Sizes(
     ingest_step_seconds=3,
@@ -94,6 +97,7 @@ QUICK = Sizes(
     reads_order=10_000,
     memory_recipients=200_000,
     registry_rows=20_000,
+    slow_clients_seconds=3,
 )
 SMOKE = Sizes(
     ingest_step_seconds=1,
@@ -113,6 +117,7 @@ SMOKE = Sizes(
     reads_order=200,
     memory_recipients=2_000,
     registry_rows=200,
+    slow_clients_seconds=1,
 )
 
 
@@ -273,7 +278,7 @@ def _ladder(ctx: Context, request: dict[str, Any], *, p99_limit_ms: float) -> di
 
 
 def _cpu_per_request(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
-    """Closed loop at the web workers' number: CPU milliseconds per request of gunicorn and PostgreSQL."""
+    """Closed loop at the web workers' number: CPU milliseconds per request of web server and PostgreSQL."""
     from bench.sysload import cpu_seconds, descendants
 
     count = max(50, int(ctx.sizes.ingest_step_seconds * 150))
@@ -1042,6 +1047,100 @@ def registry(ctx: Context) -> dict[str, Any]:
     }
 
 
+# --- 8. slow clients ------------------------------------------------------------------------------------
+
+SLOW_CLIENTS = 200
+
+
+class _SlowClients:
+    """Connections that trickle their request, one byte a second, and never finish it: half of them in
+    the headers, half in a declared body. One the server drops is opened again, so there are always
+    ``count`` of them while the latency is measured."""
+
+    def __init__(self, base_url: str, count: int, token: str) -> None:
+        parsed = urllib.parse.urlsplit(base_url)
+        self.address = (parsed.hostname or "127.0.0.1", parsed.port or 80)
+        self.openings = [
+            b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n",
+            (
+                f"POST {API}/orders/sms HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+                "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"
+            ).encode(),
+        ]
+        self.sockets: list[socket.socket | None] = [None] * count
+        self.reopened = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _open(self, index: int) -> None:
+        sock = socket.create_connection(self.address, timeout=5)
+        sock.sendall(self.openings[index % 2])
+        self.sockets[index] = sock
+
+    def start(self) -> None:
+        for index in range(len(self.sockets)):
+            self._open(index)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(1.0):
+            for index, sock in enumerate(self.sockets):
+                try:
+                    assert sock is not None
+                    sock.send(b"X")
+                except (OSError, AssertionError):
+                    if sock is not None:
+                        sock.close()
+                    self.reopened += 1
+                    try:
+                        self._open(index)
+                    except OSError:
+                        self.sockets[index] = None
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+        for sock in self.sockets:
+            if sock is not None:
+                sock.close()
+
+
+def slow_clients(ctx: Context) -> dict[str, Any]:
+    """GET /health latency (one client, back to back), alone and with 200 slow clients connected."""
+    seconds = ctx.sizes.slow_clients_seconds
+    url = f"{ctx.base}/health"
+    alone = _closed(ctx, url, 1, seconds)
+    trickling = _SlowClients(ctx.base, SLOW_CLIENTS, ctx.token)
+    trickling.start()
+    try:
+        with_slow = _closed(ctx, url, 1, seconds)
+    finally:
+        trickling.stop()
+    p50, p99 = with_slow["latency_ms"]["p50"], with_slow["latency_ms"]["p99"]
+    base50, base99 = alone["latency_ms"]["p50"], alone["latency_ms"]["p99"]
+    return {
+        "results": {
+            "with_slow_clients": with_slow,
+            "slow_clients": SLOW_CLIENTS,
+            "reopened": trickling.reopened,
+        },
+        "baseline": {"alone": alone},
+        "ratio": {"p50": ratio(p50, base50), "p99": ratio(p99, base99)},
+        "summary": [
+            row(
+                "8 slow clients",
+                f"GET /health p50/p99 with {SLOW_CLIENTS} slow clients",
+                f"{p50}/{p99}",
+                unit="ms",
+                baseline=f"{base50}/{base99}",
+                ratio_=ratio(p99, base99),
+                target="answers; p99 within a few x of alone",
+                met=with_slow["errors"] == 0 and with_slow["requests"] > 0,
+            )
+        ],
+    }
+
+
 WORKLOADS: dict[str, Callable[[Context], dict[str, Any]]] = {
     "ingest": ingest,
     "sending": sending,
@@ -1050,4 +1149,5 @@ WORKLOADS: dict[str, Callable[[Context], dict[str, Any]]] = {
     "reports": delivery_reports,
     "registry": registry,
     "memory": memory,
+    "slow_clients": slow_clients,
 }

@@ -1,8 +1,9 @@
 """The embedded default: a private PostgreSQL and Redis, started by the run and test commands.
 
 ``python -m notifications_project.embedded run``  — start PostgreSQL and Redis under ``var/`` (data survives
-restarts), migrate, create the demo staff user, print how to use the service, then run web (gunicorn), a
-Celery worker and Celery beat in the foreground. Ctrl-C stops every process it started.
+restarts), migrate, create the demo staff user, print how to use the service, then run web (Granian, on
+127.0.0.1 unless ``HOST`` says otherwise), a Celery worker and Celery beat in the foreground. A process
+that exits is restarted, backing off; Ctrl-C (or SIGTERM) stops every process it started.
 
 ``python -m notifications_project.embedded test`` — start a throwaway PostgreSQL and Redis in a temporary
 folder (never a developer's data), then run ruff, mypy, the migrations check, the OpenAPI validation and
@@ -27,8 +28,9 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -261,6 +263,8 @@ def run() -> int:
     var_dir = Path(os.environ.get("NOTIFICATIONS_VAR_DIR", BASE_DIR / "var"))
     var_dir.mkdir(parents=True, exist_ok=True)
     port = os.environ.get("PORT", "8000")
+    # Loopback unless told otherwise: the embedded default is for one machine (HOST=0.0.0.0 to share it).
+    host = os.environ.get("HOST", "127.0.0.1")
     with ExitStack() as stack:
         env = _services(stack, var_dir, throwaway=False)
         env.setdefault("DEBUG", "true")
@@ -293,7 +297,7 @@ def run() -> int:
             cwd=BASE_DIR,
         ).stdout.strip()
         _print_banner(port=port, password=password, token=token, env=env)
-        return _supervise(env, port)
+        return supervise(service_commands(env, host=host, port=port), env=env)
     return 0
 
 
@@ -366,22 +370,53 @@ def _print_banner(*, port: str, password: str, token: str, env: dict[str, str]) 
     )
 
 
-def _supervise(env: dict[str, str], port: str) -> int:
-    """Run web, worker and beat until one exits or we are interrupted; then stop them all."""
+def web_command(env: Mapping[str, str], *, host: str, port: str | int) -> list[str]:
+    """The web server's command: Granian serving the ASGI application, with its limits from ``env``.
+
+    Granian reads requests in Rust on an event loop, so a slow or idle client costs a connection, not a
+    worker: request headers must be complete within WEB_HEADER_TIMEOUT_SECONDS (also how long a kept-alive
+    connection may wait for its next request), and the body is read by our ASGI middleware within
+    WEB_BODY_TIMEOUT_SECONDS (notifications_project/request_body.py) before Django runs.
+    """
+    header_ms = round(float(env.get("WEB_HEADER_TIMEOUT_SECONDS") or 10) * 1000)
+    keep_alive = (env.get("WEB_KEEP_ALIVE") or "true").strip().lower() in {"1", "true", "yes", "on"}
+    return [
+        sys.executable,
+        "-m",
+        "granian",
+        # Django's ASGI handler speaks no lifespan protocol: the interface without it.
+        "--interface",
+        "asginl",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        # HTTP/1.1 only: what reverse proxies and API clients speak, and what the timeouts above cover.
+        "--http",
+        "1",
+        "--no-ws",
+        "--workers",
+        env.get("WEB_CONCURRENCY") or "2",
+        # Granian's backpressure counts open connections, idle ones included, per worker: beyond it new
+        # connections wait in the listen backlog. Requests Django processes at once are limited apart
+        # from it (WEB_CONCURRENT_REQUESTS, in request_body.py), so idle clients cannot use that up.
+        "--backpressure",
+        env.get("WEB_MAX_CONNECTIONS") or "1000",
+        "--http1-header-read-timeout",
+        str(header_ms),
+        "--http1-keep-alive" if keep_alive else "--no-http1-keep-alive",
+        "--respawn-failed-workers",
+        "--log-level",
+        "warning",
+        "notifications_project.asgi:application",
+    ]
+
+
+def service_commands(env: Mapping[str, str], *, host: str, port: str) -> dict[str, list[str]]:
+    """The processes of the embedded default: web, a Celery worker, beat (and the SMPP receiver)."""
     var_dir = Path(env["NOTIFICATIONS_VAR_DIR"])
     commands = {
-        "web": [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "notifications_project.wsgi",
-            "--bind",
-            f"0.0.0.0:{port}",
-            "--workers",
-            env.get("WEB_CONCURRENCY", "2"),
-            "--log-level",
-            "warning",
-        ],
+        "web": web_command(env, host=host, port=port),
         "worker": [
             sys.executable,
             "-m",
@@ -411,10 +446,42 @@ def _supervise(env: dict[str, str], port: str) -> int:
     if "smpp" in [item.split(":")[0].strip() for item in sms_providers.split(",")]:
         # SMPP delivery receipts arrive over a long-lived receiver bind of their own.
         commands["smpp-receiver"] = [sys.executable, "manage.py", "run_smpp_receiver"]
-    processes = {
-        name: subprocess.Popen(cmd, env=env, cwd=BASE_DIR, start_new_session=True)
-        for name, cmd in commands.items()
-    }
+    return commands
+
+
+@dataclass
+class RestartBackoff:
+    """How long to wait before restarting a process that exited: ``first`` seconds, doubling up to
+    ``most``; back to ``first`` once the process had run ``stable_after`` seconds before exiting."""
+
+    first: float = 1.0
+    most: float = 30.0
+    stable_after: float = 60.0
+    _next: float = field(init=False, default=0.0)
+
+    def __post_init__(self) -> None:
+        self._next = self.first
+
+    def delay(self, ran_for: float) -> float:
+        if ran_for >= self.stable_after:
+            self._next = self.first
+        delay = self._next
+        self._next = min(self._next * 2, self.most)
+        return delay
+
+
+def supervise(
+    commands: Mapping[str, Sequence[str]],
+    *,
+    env: Mapping[str, str],
+    backoff: Callable[[], RestartBackoff] = RestartBackoff,
+    poll_seconds: float = 0.2,
+) -> int:
+    """Run every command until Ctrl-C or SIGTERM; restart one that exits, backing off; then stop all.
+
+    A crashed worker (the OOM killer, a ``kill -9``) must not take the API and the database down with
+    it, and a process that crashes at once must not be restarted in a tight loop.
+    """
     stopping = False
 
     def _stop(signum: int, frame: object) -> None:
@@ -423,28 +490,49 @@ def _supervise(env: dict[str, str], port: str) -> int:
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
-    exit_code = 0
+
+    def start(name: str) -> subprocess.Popen[bytes]:
+        # A session of its own: Ctrl-C reaches only us, and stopping a process stops its children too.
+        return subprocess.Popen(list(commands[name]), env=dict(env), cwd=BASE_DIR, start_new_session=True)
+
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    started: dict[str, float] = {}
+    backoffs = {name: backoff() for name in commands}
+    restarts = dict.fromkeys(commands, 0)
+    due: dict[str, float] = {}  # name → when it is restarted
     try:
+        for name in commands:
+            processes[name], started[name] = start(name), time.monotonic()
         while not stopping:
-            for name, process in processes.items():
-                if process.poll() is not None:
-                    print(f"{name} exited with {process.returncode}; stopping the others", flush=True)
-                    exit_code = process.returncode or 1
-                    stopping = True
-            time.sleep(0.3)
+            now = time.monotonic()
+            for name in commands:
+                if name in due:
+                    if now >= due[name]:
+                        del due[name]
+                        processes[name], started[name] = start(name), now
+                elif processes[name].poll() is not None:
+                    delay = backoffs[name].delay(now - started[name])
+                    restarts[name] += 1
+                    print(
+                        f"{name} exited with {processes[name].returncode}; "
+                        f"restarting in {delay:g}s (restart {restarts[name]})",
+                        flush=True,
+                    )
+                    due[name] = now + delay
+            time.sleep(poll_seconds)
     finally:
-        for process in processes.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
+        running = [process for process in processes.values() if process.poll() is None]
+        for process in running:
+            os.killpg(process.pid, signal.SIGTERM)
         deadline = time.monotonic() + 15
-        for process in processes.values():
+        for process in running:
             try:
                 process.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-        print("stopped web, worker and beat", flush=True)
-    return exit_code
+        print(f"stopped {', '.join(commands)}", flush=True)
+    return 0
 
 
 def test(pytest_args: Sequence[str]) -> int:

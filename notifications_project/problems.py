@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, InterfaceError, OperationalError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -126,6 +126,30 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         if header.lower() in ("www-authenticate", "retry-after", "allow"):
             problem[header] = value
     return problem
+
+
+def _problem_page(status_code: int, title: str, detail: str) -> HttpResponse:
+    body = {"type": "about:blank", "title": title, "status": status_code, "detail": detail}
+    return JsonResponse(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+
+
+# Django's error views (urls.py handler400 ... handler500), for what happens outside DRF's handler: an
+# unknown URL, an error in a plain Django view or a middleware. They never echo the request, the URL
+# patterns or a traceback; Django logs the traceback of a 500 (logger django.request).
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return _problem_page(400, "Bad Request", "The request could not be understood.")
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return _problem_page(403, "Forbidden", "You do not have permission to perform this action.")
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return _problem_page(404, "Not Found", "There is nothing at this address.")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return _problem_page(500, "Internal Server Error", "The request failed on the server; it is logged.")
 
 
 _TITLES = {

@@ -95,7 +95,7 @@ MIDDLEWARE = [
     "notifications_project.middleware.RequestLogMiddleware",
     "notifications_project.throttling.RateLimitHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    # The admin's CSS and JS from STATIC_ROOT (filled by collectstatic): gunicorn serves no static files.
+    # The admin's CSS and JS from STATIC_ROOT (filled by collectstatic): the web server serves no files.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -141,6 +141,16 @@ DATABASES = {
 DATABASES["default"].setdefault("OPTIONS", {})
 # Fail fast instead of hanging when PostgreSQL is unreachable, so the API can answer 503.
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 3))
+# The web process (asgi.py turns this on) runs each request on a thread of its own; a persistent connection
+# per thread would outlive its thread, so it borrows pooled connections instead. The pool holds as many
+# as the requests a web worker processes at once (WEB_CONCURRENT_REQUESTS), so none waits for one.
+if env_bool("DATABASE_POOL", False):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": env_int("DATABASE_POOL_MIN_SIZE", 2),
+        "max_size": env_int("DATABASE_POOL_MAX_SIZE", env_int("WEB_CONCURRENT_REQUESTS", 16)),
+        "timeout": env_float("DATABASE_POOL_TIMEOUT_SECONDS", 10.0),
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -161,6 +171,11 @@ STATIC_ROOT = VAR_DIR / "static"
 
 # Requests larger than this are refused with 413 before they are parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("NOTIFICATIONS_MAX_REQUEST_BYTES", 10 * 1024 * 1024)
+# The web server (see asgi.py and request_body.py): a request body must arrive whole within this many
+# seconds (408 otherwise), and each web worker lets Django process this many requests at once (the
+# rest wait, costing no thread and no database connection).
+WEB_BODY_TIMEOUT_SECONDS = env_float("WEB_BODY_TIMEOUT_SECONDS", 30.0)
+WEB_CONCURRENT_REQUESTS = env_int("WEB_CONCURRENT_REQUESTS", 16)
 # Delivery-report webhooks take far less: a larger body is refused with 413 before it is read.
 NOTIFICATIONS_WEBHOOK_MAX_BYTES = env_int("NOTIFICATIONS_WEBHOOK_MAX_BYTES", 1024 * 1024)
 
@@ -570,3 +585,11 @@ LOGGING: dict[str, Any] = {
         "django.server": {"level": "WARNING"},
     },
 }
+
+# DEBUG only relaxes the defaults above for local use. Django's own debug mode stays off everywhere: it
+# answers errors with technical pages (tracebacks with local variables and settings, the URL patterns)
+# to any client, and keeps every SQL query in memory. Errors are problem details (urls.py handler*) and
+# tracebacks go to the log. WhiteNoise still serves static files from the apps while developing.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
+DEBUG = False

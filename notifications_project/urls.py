@@ -31,3 +31,9 @@ urlpatterns = [
     path(f"{API_PREFIX}webhooks/", include("dispatch.urls")),
     path(API_PREFIX, include("orders.urls")),
 ]
+
+# Problem details, never Django's HTML or technical error pages (settings.py keeps Django's DEBUG off).
+handler400 = "notifications_project.problems.bad_request"
+handler403 = "notifications_project.problems.permission_denied"
+handler404 = "notifications_project.problems.not_found"
+handler500 = "notifications_project.problems.server_error"

@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
 
-from notifications_project.embedded import BASE_DIR, free_port
+from notifications_project.embedded import BASE_DIR, free_port, web_command
 
 T = TypeVar("T")
 
@@ -121,18 +121,9 @@ def python(*args: str) -> list[str]:
     return [sys.executable, *args]
 
 
-def gunicorn(port: int) -> list[str]:
-    return python(
-        "-m",
-        "gunicorn",
-        "notifications_project.wsgi",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        "1",
-        "--log-level",
-        "warning",
-    )
+def web_server(port: int, env: dict[str, str]) -> list[str]:
+    """The web server as shipped (the command ``make run`` starts), with one worker."""
+    return web_command({**env, "WEB_CONCURRENCY": "1"}, host="127.0.0.1", port=port)
 
 
 def celery_worker() -> list[str]:

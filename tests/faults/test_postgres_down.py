@@ -1,7 +1,7 @@
 """PostgreSQL down: the API answers 503 problem details (never a 500 page), workers wait and then resume.
 
 The suite's own PostgreSQL must stay up for the other tests, so this test starts a private one in its
-temporary folder, migrates it and runs gunicorn, a Celery worker and Celery beat against it. Then it
+temporary folder, migrates it and runs the web server, a Celery worker and Celery beat against it. Then it
 crashes PostgreSQL (immediate shutdown), calls every v1 endpoint, and starts PostgreSQL again on the
 same port.
 """
@@ -28,10 +28,10 @@ from tests.faults.support import (
     Service,
     celery_beat,
     celery_worker,
-    gunicorn,
     python,
     service_env,
     wait_for,
+    web_server,
 )
 
 logger = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def test_the_api_answers_503_while_postgresql_is_down_and_the_workers_resume_whe
         )
         subprocess.run(python("manage.py", "migrate", "-v", "0"), env=env, cwd=BASE_DIR, check=True)
         port = free_port()
-        web = services("web", gunicorn(port), env).start()
+        web = services("web", web_server(port, env), env).start()
         worker = services("worker", celery_worker(), env).start()
         beat = services("beat", celery_beat(tmp_path / "beat-schedule"), env).start()
         client = ApiClient(port, make_token())

@@ -1,6 +1,6 @@
 """Redis down: the API keeps accepting orders, and once Redis is back they are all sent, untouched by hand.
 
-The service runs as in production, in its own processes against the test database: gunicorn, a Celery
+The service runs as in production, in its own processes against the test database: the web server, a Celery
 worker and Celery beat, with a private Redis as the broker. Redis is killed while the worker is in the
 middle of a send run (so its acknowledgement is lost too), orders are placed during the outage, and Redis
 is started again, empty, on the same port.
@@ -28,9 +28,9 @@ from tests.faults.support import (
     celery_beat,
     celery_worker,
     database_url,
-    gunicorn,
     service_env,
     wait_for,
+    web_server,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -59,7 +59,7 @@ def test_orders_are_accepted_while_redis_is_down_and_sent_once_it_is_back(
         NOTIFICATIONS_SANDBOX_REPORT_DELAY_SECONDS="0.2",
         NOTIFICATIONS_SEND_BATCH_SIZE="50",
     )
-    web = services("web", gunicorn(port), env).start()
+    web = services("web", web_server(port, env), env).start()
     worker = services("worker", celery_worker(), env).start()
     beat = services("beat", celery_beat(tmp_path / "beat-schedule"), env).start()
     client = ApiClient(port, make_token())

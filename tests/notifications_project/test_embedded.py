@@ -1,8 +1,9 @@
-"""manage.py reaches the servers of a running embedded default."""
+"""The embedded default: manage.py reaches its servers; its launcher restarts what crashes."""
 
 from __future__ import annotations
 
 import json
+import os
 
 from notifications_project.embedded import adopt_running_env
 
@@ -17,8 +18,6 @@ def test_commands_adopt_the_running_embedded_servers(tmp_path, monkeypatch) -> N
 
     adopt_running_env()
 
-    import os
-
     assert os.environ["DATABASE_URL"] == "postgres://postgres@127.0.0.1:5999/notifications"
     assert os.environ["DEBUG"] == "false"  # what the caller set wins
 
@@ -31,8 +30,6 @@ def test_an_explicit_database_url_is_never_replaced(tmp_path, monkeypatch) -> No
 
     adopt_running_env()
 
-    import os
-
     assert "CELERY_BROKER_URL" not in os.environ
 
 
@@ -42,6 +39,81 @@ def test_nothing_happens_without_a_running_embedded_default(tmp_path, monkeypatc
 
     adopt_running_env()
 
-    import os
-
     assert "DATABASE_URL" not in os.environ
+
+
+# --- the launcher's supervisor ----------------------------------------------------------------------
+
+SUPERVISOR = """
+import json, os, sys
+from notifications_project.embedded import RestartBackoff, supervise
+backoff = lambda: RestartBackoff(first=0.2, most=1.0, stable_after=60.0)
+sys.exit(supervise(json.loads(sys.argv[1]), env=dict(os.environ), backoff=backoff, poll_seconds=0.05))
+"""
+# Each supervised command appends its pid to a file, then waits to be stopped.
+CHILD = "import os, sys, time; open(sys.argv[1], 'a').write(f'{os.getpid()}\\n'); time.sleep(600)"
+
+
+def _pids(path) -> list[int]:
+    return [int(line) for line in path.read_text().split()] if path.exists() else []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_a_crashed_process_is_restarted_and_the_others_are_left_alone(tmp_path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from tests.faults.support import wait_for
+
+    files = {name: tmp_path / f"{name}.pids" for name in ("worker", "beat")}
+    commands = {name: [sys.executable, "-c", CHILD, str(path)] for name, path in files.items()}
+    log = tmp_path / "supervisor.log"
+    with log.open("wb") as out:
+        supervisor = subprocess.Popen(
+            [sys.executable, "-c", SUPERVISOR, json.dumps(commands)], stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_for("both processes", lambda: all(_pids(path) for path in files.values()), timeout=15)
+        (worker,), (beat,) = _pids(files["worker"]), _pids(files["beat"])
+
+        os.kill(worker, signal.SIGKILL)
+        wait_for("the worker's restart", lambda: len(_pids(files["worker"])) == 2, timeout=15)
+        os.kill(_pids(files["worker"])[-1], signal.SIGKILL)
+        wait_for("the second restart", lambda: len(_pids(files["worker"])) == 3, timeout=15)
+
+        assert _pids(files["beat"]) == [beat]
+        assert _alive(beat)
+        output = log.read_text()
+        assert "worker exited with -9; restarting in 0.2s (restart 1)" in output
+        # Backing off: a process that keeps crashing waits longer each time.
+        assert "worker exited with -9; restarting in 0.4s (restart 2)" in output
+
+        supervisor.send_signal(signal.SIGTERM)
+        assert supervisor.wait(20) == 0
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()
+    survivors = [pid for path in files.values() for pid in _pids(path) if _alive(pid)]
+    assert survivors == []
+    assert "stopped worker, beat" in log.read_text()
+
+
+def test_restarts_back_off_up_to_the_most_and_start_over_after_a_stable_run() -> None:
+    from notifications_project.embedded import RestartBackoff
+
+    backoff = RestartBackoff(first=1, most=30, stable_after=60)
+
+    delays = [backoff.delay(ran_for=0.5) for _ in range(7)]
+    after_stable_run = backoff.delay(ran_for=61)
+
+    assert delays == [1, 2, 4, 8, 16, 30, 30]
+    assert after_stable_run == 1
+    assert backoff.delay(ran_for=0.5) == 2
