@@ -168,3 +168,25 @@ def test_production_sends_the_security_headers() -> None:
         "X_FRAME_OPTIONS",
         "SECURE_REFERRER_POLICY",
     ) == ["True", "31536000", "True", "'DENY'", "'same-origin'"]
+
+
+def test_the_clean_up_action_deletes_only_expired_attempts(settings) -> None:
+    """axes' own action answered 500 on the admin page; ours deletes what the cool-off time has passed."""
+    admin_user = get_user_model().objects.create_superuser("root", password=PASSWORD)
+    old = AccessAttempt.objects.create(
+        username="old", ip_address="203.0.113.1", user_agent="", failures_since_start=1
+    )
+    AccessAttempt.objects.filter(pk=old.pk).update(
+        attempt_time=timezone.now() - settings.AXES_COOLOFF_TIME - timedelta(minutes=1)
+    )
+    recent = AccessAttempt.objects.create(
+        username="recent", ip_address="203.0.113.2", user_agent="", failures_since_start=1
+    )
+    client = Client()
+    client.force_login(admin_user)
+    response = client.post(
+        "/admin/axes/accessattempt/",
+        {"action": "cleanup_expired_attempts", "_selected_action": [old.pk, recent.pk]},
+    )
+    assert response.status_code == 302
+    assert list(AccessAttempt.objects.values_list("username", flat=True)) == ["recent"]
