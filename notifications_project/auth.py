@@ -4,7 +4,8 @@ Two kinds of token, as in the service we replace, each verified only against its
 
 * ``Authorization: Bearer <JWT>`` — issued by the identity provider, verified against
   ``NOTIFICATIONS_JWKS_FILE``. Needs the create scope (``scope`` or ``urn:altinn:scope``, space-separated);
-  the creator is the ``urn:altinn:org`` claim. It must not carry ``urn:altinn:app``.
+  the creator is the ``urn:altinn:org`` claim. It must not carry ``urn:altinn:app``. Where configured, its
+  ``iss`` must be one of ``NOTIFICATIONS_JWT_ISSUERS`` and its ``aud`` include ``NOTIFICATIONS_JWT_AUDIENCE``.
 * ``PlatformAccessToken: <JWT>`` — issued by an application owner's app through the platform, verified
   against ``NOTIFICATIONS_PLATFORM_JWKS_FILE``. Its ``iss`` must be in
   ``NOTIFICATIONS_PLATFORM_TRUSTED_ISSUERS`` and is the creator; it must name the application in
@@ -195,10 +196,24 @@ def _creator(value: Any, claim: str) -> str | None:
     return value
 
 
+def _check_issuer_and_audience(claims: dict[str, Any]) -> None:
+    """A bearer token's ``iss`` and ``aud``, where the operator configured them (NOTIFICATIONS_JWT_*)."""
+    issuers = settings.NOTIFICATIONS_JWT_ISSUERS
+    if issuers and claims.get("iss") not in issuers:
+        raise exceptions.AuthenticationFailed("The token's issuer is not trusted.")
+    audience = settings.NOTIFICATIONS_JWT_AUDIENCE
+    if audience:
+        aud = claims.get("aud")
+        audiences = aud if isinstance(aud, list) else [aud]
+        if audience not in audiences:
+            raise exceptions.AuthenticationFailed("The token is not meant for this service (aud).")
+
+
 def _bearer_owner(token: str) -> ServiceOwner:
     claims = verify_token(token, key_set)
     if PLATFORM_ONLY_CLAIMS & claims.keys():
         raise exceptions.AuthenticationFailed("A platform access token is not accepted as a bearer token.")
+    _check_issuer_and_audience(claims)
     return ServiceOwner(org=_creator(claims.get(ORG_CLAIM), ORG_CLAIM), scopes=_scopes(claims))
 
 

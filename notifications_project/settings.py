@@ -266,6 +266,10 @@ CACHES = {
 NOTIFICATIONS_BASE_URI = env_str("NOTIFICATIONS_BASE_URI", f"http://localhost:{PORT}").rstrip("/")
 # The identity provider's keys: bearer tokens are verified against these only.
 NOTIFICATIONS_JWKS_FILE = env_str("NOTIFICATIONS_JWKS_FILE", str(VAR_DIR / "keys" / "jwks.json"))
+# When set, a bearer token's `iss` must be one of these and its `aud` must include the audience; a key set
+# shared by several issuers or services then cannot lend their tokens to this one. Empty: not checked.
+NOTIFICATIONS_JWT_ISSUERS = env_list("NOTIFICATIONS_JWT_ISSUERS", [])
+NOTIFICATIONS_JWT_AUDIENCE = env_str("NOTIFICATIONS_JWT_AUDIENCE", "")
 # The platform's keys: platform access tokens are verified against these only. Empty (the default outside
 # `make run`): platform access tokens are refused.
 NOTIFICATIONS_PLATFORM_JWKS_FILE = env_str("NOTIFICATIONS_PLATFORM_JWKS_FILE", "")

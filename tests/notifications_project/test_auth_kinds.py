@@ -219,6 +219,43 @@ def test_platform_tokens_are_refused_when_no_platform_key_set_is_configured(
     assert APIClient().get(WHOAMI, HTTP_AUTHORIZATION=f"Bearer {make_token()}").status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("claims", "expected"),
+    [
+        ({"iss": "https://idp.example/"}, 200),
+        ({"iss": "https://idp.example/", "aud": "notifications"}, 200),
+        ({"iss": "https://idp.example/", "aud": ["other", "notifications"]}, 200),
+        ({"iss": "https://other-idp.example/", "aud": "notifications"}, 401),
+        ({"aud": "notifications"}, 401),  # the development iss is not among the configured ones
+        ({"iss": "https://idp.example/", "aud": "other-service"}, 401),
+        ({"iss": "https://idp.example/", "aud": ["other-service"]}, 401),
+    ],
+)
+def test_configured_bearer_issuers_and_audience_are_required(
+    settings: Any, make_token: TokenMaker, claims: dict[str, Any], expected: int
+) -> None:
+    """A key set shared with other issuers or services lends none of their tokens to this one."""
+    settings.NOTIFICATIONS_JWT_ISSUERS = ["https://idp.example/"]
+    audience_checked = "aud" in claims
+    settings.NOTIFICATIONS_JWT_AUDIENCE = "notifications" if audience_checked else ""
+
+    response = APIClient().get(WHOAMI, HTTP_AUTHORIZATION=f"Bearer {make_token(extra_claims=claims)}")
+
+    assert response.status_code == expected
+    if expected == 401:
+        assert response["Content-Type"] == PROBLEM
+
+
+def test_a_bearer_token_without_aud_is_refused_when_an_audience_is_configured(
+    settings: Any, make_token: TokenMaker
+) -> None:
+    settings.NOTIFICATIONS_JWT_AUDIENCE = "notifications"
+
+    assert APIClient().get(WHOAMI, HTTP_AUTHORIZATION=f"Bearer {make_token()}").status_code == 401
+    with_aud = make_token(extra_claims={"aud": "notifications"})
+    assert APIClient().get(WHOAMI, HTTP_AUTHORIZATION=f"Bearer {with_aud}").status_code == 200
+
+
 def test_platform_tokens_are_refused_when_no_issuer_is_trusted(settings: Any, make_token: TokenMaker) -> None:
     settings.NOTIFICATIONS_PLATFORM_TRUSTED_ISSUERS = []
 
