@@ -280,22 +280,7 @@ def run() -> int:
         password = _demo_password(var_dir)
         _manage("ensure_demo_user", f"--username={DEMO_USERNAME}", f"--password={password}", env=env)
         _manage("ensure_groups", "-v", "0", env=env)
-        token = subprocess.run(
-            [
-                sys.executable,
-                str(BASE_DIR / "manage.py"),
-                "issue_token",
-                "--org",
-                DEMO_ORG,
-                "--expires",
-                "86400",
-            ],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-            cwd=BASE_DIR,
-        ).stdout.strip()
+        token = demo_token(env)
         _print_banner(port=port, password=password, token=token, env=env)
         return supervise(service_commands(env, host=host, port=port), env=env)
     return 0
@@ -350,7 +335,36 @@ def _secret_key(var_dir: Path) -> str:
     return path.read_text().strip()
 
 
-def _print_banner(*, port: str, password: str, token: str, env: dict[str, str]) -> None:
+def demo_token(env: Mapping[str, str]) -> str | None:
+    """A 24-hour bearer token for the demo org, when a development signing key exists to mint it.
+
+    With the operator's own key set (NOTIFICATIONS_JWKS_FILE set, no development key next to it) the
+    service cannot mint tokens its verifier trusts: tokens then come from the operator's identity provider.
+    """
+    signing_key = env.get("NOTIFICATIONS_JWT_SIGNING_KEY_FILE")
+    if not signing_key or not Path(signing_key).is_file():
+        return None
+    return subprocess.run(
+        [sys.executable, str(BASE_DIR / "manage.py"), "issue_token", "--org", DEMO_ORG, "--expires", "86400"],
+        env=dict(env),
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=BASE_DIR,
+    ).stdout.strip()
+
+
+def _token_lines(token: str | None, base: str, env: Mapping[str, str]) -> str:
+    if token is None:
+        return f"""  API tokens: bearer tokens come from your identity provider, verified against
+    {env.get("NOTIFICATIONS_JWKS_FILE")} (no development signing key, so no demo token).
+    curl -H "Authorization: Bearer $TOKEN" {base}/notifications/api/v1/whoami"""
+    return f"""  Demo API token (org {DEMO_ORG}, valid 24 h):
+    export TOKEN={token}
+    curl -H "Authorization: Bearer $TOKEN" {base}/notifications/api/v1/whoami"""
+
+
+def _print_banner(*, port: str, password: str, token: str | None, env: dict[str, str]) -> None:
     base = f"http://localhost:{port}"
     print(
         f"""
@@ -360,9 +374,7 @@ def _print_banner(*, port: str, password: str, token: str, env: dict[str, str]) 
     admin:      {base}/admin/   user: {DEMO_USERNAME}   password: {password}
     SMS window: {env.get("NOTIFICATIONS_SMS_SEND_WINDOW")} (the embedded default sends SMS at any hour)
 
-  Demo API token (org {DEMO_ORG}, valid 24 h):
-    export TOKEN={token}
-    curl -H "Authorization: Bearer $TOKEN" {base}/notifications/api/v1/whoami
+{_token_lines(token, base, env)}
 
   Press Ctrl-C to stop everything.
 """,

@@ -117,3 +117,37 @@ def test_restarts_back_off_up_to_the_most_and_start_over_after_a_stable_run() ->
     assert delays == [1, 2, 4, 8, 16, 30, 30]
     assert after_stable_run == 1
     assert backoff.delay(ran_for=0.5) == 2
+
+
+def test_no_demo_token_is_minted_with_the_operators_own_key_set(tmp_path) -> None:
+    """With NOTIFICATIONS_JWKS_FILE set and no development key, start-up used to crash in issue_token."""
+    from notifications_project.embedded import _token_lines, demo_token
+
+    env = {**os.environ, "NOTIFICATIONS_JWKS_FILE": str(tmp_path / "operator-jwks.json")}
+    env.pop("NOTIFICATIONS_JWT_SIGNING_KEY_FILE", None)
+
+    assert demo_token(env) is None
+    lines = _token_lines(None, "http://localhost:8000", env)
+    assert "identity provider" in lines
+    assert str(tmp_path / "operator-jwks.json") in lines
+
+
+def test_the_demo_token_is_signed_by_the_development_key(tmp_path) -> None:
+    import jwt
+
+    from notifications_project.embedded import demo_token
+    from notifications_project.tokens import ensure_dev_keys
+
+    ensure_dev_keys(tmp_path / "jwks.json", tmp_path / "dev.pem")
+    env = {
+        **os.environ,
+        "NOTIFICATIONS_JWKS_FILE": str(tmp_path / "jwks.json"),
+        "NOTIFICATIONS_JWT_SIGNING_KEY_FILE": str(tmp_path / "dev.pem"),
+    }
+
+    token = demo_token(env)
+
+    assert token is not None
+    jwk = jwt.PyJWKSet.from_json((tmp_path / "jwks.json").read_text()).keys[0]
+    claims = jwt.decode(token, jwk.key, algorithms=["RS256"], options={"verify_aud": False})
+    assert claims["urn:altinn:org"] == "ttd"
