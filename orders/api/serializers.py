@@ -26,6 +26,7 @@ from orders.api.fields import (
     RequiredTextField,
     StrictBooleanField,
     StrictCharField,
+    refuse_too_late,
 )
 from orders.models import NotificationChannel, Order, Recipient
 from orders.services import EmailTemplateData, RecipientData, SmsTemplateData
@@ -218,12 +219,14 @@ class StatusCallbackUrlField(StrictCharField):
 
 
 class SendTimeField(OffsetDateTimeField):
-    """``requestedSendTime``: with an offset, and no more than five minutes in the past."""
+    """``requestedSendTime``: with an offset, no more than five minutes in the past and no more than
+    NOTIFICATIONS_MAX_SEND_AHEAD_DAYS ahead."""
 
     def to_internal_value(self, value: Any) -> Any:
         parsed = super().to_internal_value(value)
         if (timezone.now() - parsed).total_seconds() > SEND_TIME_TOLERANCE_SECONDS:
             raise serializers.ValidationError(validation.MSG_SEND_TIME_PASSED)
+        refuse_too_late(parsed)
         return parsed
 
 
@@ -241,7 +244,8 @@ class OrderRequestBaseSerializer(serializers.Serializer[dict[str, Any]]):
         source="requested_send_time",
         required=False,
         allow_null=True,
-        help_text="When to send, with an offset or Z; at most five minutes in the past. Default: now.",
+        help_text="When to send, with an offset or Z; at most five minutes in the past and at most 3650 days "
+        "(configurable) ahead. Default: now.",
     )
     conditionEndpoint = ConditionEndpointField(
         source="condition_endpoint",

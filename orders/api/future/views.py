@@ -416,4 +416,8 @@ def _query_int(
     if not _INTEGER.fullmatch(raw):
         errors[name] = [message]
         return None
+    if len(raw.lstrip("-")) > 19:
+        # Past any long; int() refuses over 4,300 digits (a ValueError, once a 500). One past the
+        # largest long stands in: seq then says it is too large, pageSize is clamped.
+        return -(MAX_SEQ + 1) if raw.startswith("-") else MAX_SEQ + 1
     return int(raw)
