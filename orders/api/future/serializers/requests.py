@@ -128,7 +128,7 @@ class OrderChainRequestSerializer(CollectingSerializer):
         # instance, so an override takes effect at once.
         reminders = self.fields["reminders"]
         assert isinstance(reminders, serializers.ListSerializer)
-        reminders.max_length = settings.NOTIFICATIONS_MAX_REMINDERS
+        reminders.max_length = settings.NOTIFICATIONS_MAX_REMINDERS  # type: ignore[attr-defined]
         reminders.error_messages["max_length"] = "A chain can have at most {max_length} reminders."
 
     def validate(self, attrs: dict[str, Any]) -> ChainRequest:
