@@ -1,7 +1,8 @@
 """Problem details (RFC 9457) for every error the API returns.
 
 Validation errors carry ``errors`` keyed by the JSON path of the offending field, e.g.
-``recipients[0].mobileNumber``, so a client can point at the field without knowing our code.
+``recipients[0].mobileNumber``, so a client can point at the field without knowing our code. At most
+``MAX_LISTED_ERRORS`` paths are listed; what was left out is summed up under ``""``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,22 @@ logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 VALIDATION_TYPE = "https://tools.ietf.org/html/rfc9110#section-15.5.1"
+
+# A request with 100,000 bad recipients once answered 35 MB of errors; a client fixes the first ones
+# first anyway, so an answer lists this many paths and says how many more there were.
+MAX_LISTED_ERRORS = 100
+# The code of an error message that sums up errors not listed (or not looked for): it is moved to the
+# document's path "" rather than counted as an error of the field it was raised on.
+NOT_LISTED = "not_listed"
+
+
+def not_listed(message: str) -> exceptions.ErrorDetail:
+    """A note, in a validation error's detail, on errors the validation left out or did not look for."""
+    return exceptions.ErrorDetail(message, code=NOT_LISTED)
+
+
+def more_errors_message(count: int) -> str:
+    return f"{count} more error{'s are' if count != 1 else ' is'} not listed."
 
 
 class ApplicationError(Exception):
@@ -48,27 +65,40 @@ class DependencyUnavailable(ApplicationError):
 def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     """Turn DRF's nested error structure into ``{"recipients[0].mobileNumber": [messages]}``."""
     errors: dict[str, list[str]] = {}
+    _flatten(detail, prefix, errors)
+    return errors
+
+
+def _flatten(detail: Any, prefix: str, errors: dict[str, list[str]]) -> None:
     if isinstance(detail, dict):
         for key, value in detail.items():
             if key in ("non_field_errors", "__all__"):
                 name = prefix
             else:
                 name = f"{prefix}.{key}" if prefix else str(key)
-            for path, messages in flatten_errors(value, name).items():
-                errors.setdefault(path, []).extend(messages)
+            _flatten(value, name, errors)
     elif isinstance(detail, list):
-        if all(not isinstance(item, dict | list) for item in detail):
-            errors.setdefault(prefix, []).extend(str(item) for item in detail)
-        else:
-            for index, item in enumerate(detail):
-                if isinstance(item, dict | list):
-                    if item:
-                        for path, messages in flatten_errors(item, f"{prefix}[{index}]").items():
-                            errors.setdefault(path, []).extend(messages)
-                else:
-                    errors.setdefault(prefix, []).append(str(item))
+        for index, item in enumerate(detail):
+            if isinstance(item, dict | list):
+                _flatten(item, f"{prefix}[{index}]", errors)
+            else:
+                _flatten(item, prefix, errors)
     else:
-        errors.setdefault(prefix, []).append(str(detail))
+        path = "" if getattr(detail, "code", None) == NOT_LISTED else prefix
+        errors.setdefault(path, []).append(str(detail))
+
+
+def listed_errors(detail: Any) -> dict[str, list[str]]:
+    """The flattened errors, at most MAX_LISTED_ERRORS paths, plus the document path "" with its own
+    errors and a note of how many paths were left out (and any note the validation left)."""
+    errors = flatten_errors(detail)
+    document = errors.pop("", [])
+    if len(errors) > MAX_LISTED_ERRORS:
+        omitted = len(errors) - MAX_LISTED_ERRORS
+        errors = dict(list(errors.items())[:MAX_LISTED_ERRORS])
+        document.append(more_errors_message(omitted))
+    if document:
+        errors[""] = document
     return errors
 
 
@@ -87,7 +117,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     """DRF exception handler: every error becomes problem details; nothing leaks as a 500 page."""
     if isinstance(exc, exceptions.ValidationError):
         response = problem_response(
-            400, "One or more validation errors occurred.", extra={"errors": flatten_errors(exc.detail)}
+            400, "One or more validation errors occurred.", extra={"errors": listed_errors(exc.detail)}
         )
         response.data["type"] = VALIDATION_TYPE
         return response

@@ -291,6 +291,13 @@ NOTIFICATIONS_MAX_SMS_BODY_CHARS = env_int("NOTIFICATIONS_MAX_SMS_BODY_CHARS", 1
 NOTIFICATIONS_MAX_EMAIL_BODY_CHARS = env_int("NOTIFICATIONS_MAX_EMAIL_BODY_CHARS", 256 * 1024)
 NOTIFICATIONS_MAX_EMAIL_SUBJECT_CHARS = env_int("NOTIFICATIONS_MAX_EMAIL_SUBJECT_CHARS", 998)
 NOTIFICATIONS_MAX_SENDERS_REFERENCE_CHARS = env_int("NOTIFICATIONS_MAX_SENDERS_REFERENCE_CHARS", 500)
+# No order is due further ahead than this (a send time, or a reminder's delay added to it), so date
+# arithmetic on send times (reminders, expiry) stays far inside what a datetime can hold.
+NOTIFICATIONS_MAX_SEND_AHEAD_DAYS = env_int("NOTIFICATIONS_MAX_SEND_AHEAD_DAYS", 3650)
+if not 1 <= NOTIFICATIONS_MAX_SEND_AHEAD_DAYS <= 36_500:
+    raise ImproperlyConfigured("NOTIFICATIONS_MAX_SEND_AHEAD_DAYS must be between 1 and 36500.")
+# Reminders per order chain: each is an order of its own, registered in the request's transaction.
+NOTIFICATIONS_MAX_REMINDERS = env_int("NOTIFICATIONS_MAX_REMINDERS", 20)
 
 # Requests per creator and minute over the API (0 turns the limit off); 429 with Retry-After beyond it.
 NOTIFICATIONS_RATE_LIMIT_PER_MINUTE = env_int("NOTIFICATIONS_RATE_LIMIT_PER_MINUTE", 6000)

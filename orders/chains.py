@@ -148,9 +148,8 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def storable_request(data: Any) -> Any:
-    """The request as JSON PostgreSQL can store. jsonb has no NUL character and UTF-8 no lone surrogate;
-    fields the API does not read are not validated, so there such a character becomes U+FFFD instead of
-    failing the request."""
+    """The request as JSON PostgreSQL can store: jsonb has no NUL character and UTF-8 no lone surrogate.
+    The API's parser already refuses both with a 400; this keeps a caller that bypasses it from a 500."""
     if isinstance(data, str):
         return _UNSTORABLE.sub("\ufffd", data)
     if isinstance(data, dict):

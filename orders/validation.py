@@ -60,6 +60,11 @@ MSG_NO_IDENTIFIER = (
 MSG_NO_RECIPIENTS = "One or more recipient is required."
 MSG_SEND_TIME_WITHOUT_ZONE = "The requested send time value must have specified a time zone."
 MSG_SEND_TIME_PASSED = "Send time must be in the future. Leave blank to send immediately."
+# Ours: the reference has no upper bound, and overflowed on 9999-12-31 plus a reminder's delay.
+MSG_SEND_TIME_TOO_LATE = "The send time must be at most {days} days from now."
+MSG_REMINDER_TOO_LATE = (
+    "The reminder's send time (the send time plus DelayDays) must be at most {days} days from now."
+)
 MSG_INVALID_CONDITION_ENDPOINT = "The condition endpoint must be a valid URL."
 MSG_RESOURCE_ACTION_WITHOUT_RESOURCE = "ResourceAction cannot be specified without a ResourceId."
 MSG_RESOURCE_ACTION_BLANK = "ResourceAction cannot be blank or whitespace."

@@ -7,14 +7,16 @@ the service we replace deserialises with System.Text.Json, which refuses both. T
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from orders.validation import MSG_SEND_TIME_WITHOUT_ZONE, is_blank_sender
+from orders.validation import MSG_SEND_TIME_TOO_LATE, MSG_SEND_TIME_WITHOUT_ZONE, is_blank_sender
 
 MSG_NOT_A_STRING = "Must be a string."
 MSG_NOT_A_BOOLEAN = "Must be true or false."
@@ -143,3 +145,18 @@ class OffsetDateTimeField(serializers.DateTimeField):
         except OverflowError:  # e.g. 9999-12-31T23:00:00-05:00 is past the last representable instant
             self.fail("invalid")
             raise
+
+
+def latest_send_time(now: datetime | None = None) -> datetime:
+    """The latest time an order may be due: NOTIFICATIONS_MAX_SEND_AHEAD_DAYS from now."""
+    # Clamped as settings.py checks it, so an override cannot bring an overflow back.
+    days = min(max(int(settings.NOTIFICATIONS_MAX_SEND_AHEAD_DAYS), 1), 36_500)
+    return (now or timezone.now()) + timedelta(days=days)
+
+
+def refuse_too_late(send_time: datetime) -> None:
+    """A 400 on the field when ``send_time`` is further ahead than an order may be due."""
+    if send_time > latest_send_time():
+        raise serializers.ValidationError(
+            MSG_SEND_TIME_TOO_LATE.format(days=settings.NOTIFICATIONS_MAX_SEND_AHEAD_DAYS)
+        )

@@ -401,7 +401,8 @@ class ProblemSerializer(serializers.Serializer[Any]):
 
 class ValidationProblemSerializer(ProblemSerializer):
     """A 400: ``errors`` maps the JSON path of each offending field (``recipients[0].mobileNumber``;
-    ``""`` for the request as a whole) to its messages."""
+    ``""`` for the request as a whole) to its messages. At most 100 paths are listed; ``""`` then says
+    how many more errors there were, or which recipients were not checked."""
 
     # The metaclass moves declared fields off the class, so this does not shadow Serializer.errors.
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))  # type: ignore[assignment]

@@ -1,15 +1,72 @@
-"""The JSON parser of the orders API, with the request size limit enforced where DRF reads the body."""
+"""The JSON parser of the orders API: the request size limit, enforced where DRF reads the body, and
+no text PostgreSQL cannot store."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
 from django.conf import settings
 from rest_framework import status
-from rest_framework.exceptions import APIException, ParseError
+from rest_framework.exceptions import APIException, ParseError, ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.utils import json
+
+from notifications_project.problems import MAX_LISTED_ERRORS, more_errors_message, not_listed
+
+MSG_UNSTORABLE_TEXT = "Must not contain NUL characters or unpaired UTF-16 surrogates."
+
+# PostgreSQL's text and jsonb have no NUL, and UTF-8 (the database's and the answers' encoding) has no
+# lone surrogate; JSON carries both as escapes ("\u0000", "\ud800"), and Python's JSON decoder keeps
+# them. A surrogate *pair* is decoded to one character and is fine.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable_paths(data: Any, path: str = "") -> Iterator[str]:
+    """The JSON path of every string (value or property name) in ``data`` that holds unstorable text.
+
+    A bad property name is reported at the path of its object (the name itself cannot be shown).
+    """
+    if isinstance(data, str):
+        if UNSTORABLE.search(data):
+            yield path
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            if UNSTORABLE.search(key):
+                yield path
+            else:
+                yield from unstorable_paths(value, f"{path}.{key}" if path else key)
+    elif isinstance(data, list):
+        for index, item in enumerate(data):
+            yield from unstorable_paths(item, f"{path}[{index}]")
+
+
+def refuse_unstorable_text(data: Any, text: str) -> None:
+    """Raise a 400 naming every string of the parsed document ``data`` that PostgreSQL cannot store.
+
+    Checked here, on the whole document, rather than per field, because fields the API ignores are
+    stored too (an order chain keeps its request) and a new field must not bring the 500 back.
+    """
+    # Such characters can only come from \u escapes (JSON forbids raw control characters in strings, and
+    # the decoders refuse surrogates); without one the walk is skipped.
+    if "\\u" not in text and not UNSTORABLE.search(text):
+        return
+    errors: dict[str, Any] = {}
+    more = 0
+    last: str | None = None
+    for path in unstorable_paths(data):
+        if path == last:  # several bad property names of one object
+            continue
+        last = path
+        if len(errors) < MAX_LISTED_ERRORS:
+            errors[path] = [MSG_UNSTORABLE_TEXT]
+        else:
+            more += 1
+    if more:
+        errors.setdefault("", []).append(not_listed(more_errors_message(more)))
+    if errors:
+        raise ValidationError(errors)
 
 
 class PayloadTooLarge(APIException):
@@ -49,7 +106,8 @@ class BoundedJSONParser(JSONParser):
             raise payload_too_large()
         encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
         try:
-            return json.loads(raw.decode(encoding))
+            text = raw.decode(encoding)
+            data = json.loads(text)
         except UnicodeDecodeError as exc:
             raise ParseError(f"The request body is not valid {encoding}.") from exc
         except ValueError as exc:
@@ -57,3 +115,5 @@ class BoundedJSONParser(JSONParser):
         except RecursionError as exc:
             # Thousands of nested brackets exhaust the parser's stack; that is a bad request, not a crash.
             raise ParseError("JSON parse error - the document is nested too deeply.") from exc
+        refuse_unstorable_text(data, text)
+        return data

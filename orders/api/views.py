@@ -14,13 +14,14 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, status, viewsets
+from rest_framework import serializers, status
 from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from notifications_project.auth import creator_of
 from orders.api import examples
+from orders.api.base import ApiViewSet
 from orders.api.notification_lists import notification_list_body
 from orders.api.output import (
     EmailNotificationSummarySerializer,
@@ -33,7 +34,7 @@ from orders.api.output import (
     ValidationProblemSerializer,
     order_url,
 )
-from orders.api.parsers import BoundedJSONParser, payload_too_large
+from orders.api.parsers import payload_too_large
 from orders.api.serializers import (
     EmailNotificationOrderRequestSerializer,
     NotificationOrderRequestSerializer,
@@ -199,10 +200,8 @@ def _registration_schema(
     )
 
 
-class OrderViewSet(viewsets.ViewSet):
+class OrderViewSet(ApiViewSet):
     """Notification orders: register them, read them back, follow their status and cancel them."""
-
-    parser_classes = [BoundedJSONParser]
 
     @_registration_schema(
         operation_id="orders_create",
@@ -342,7 +341,7 @@ def _notification_list(request: Request, id: str, channel: str) -> HttpResponse:
     return HttpResponse(body, content_type="application/json")
 
 
-class OrderNotificationViewSet(viewsets.ViewSet):
+class OrderNotificationViewSet(ApiViewSet):
     """The notifications generated from an order, with the send status of each."""
 
     @extend_schema(

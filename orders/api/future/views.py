@@ -14,13 +14,14 @@ from uuid import UUID
 from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, status, viewsets
+from rest_framework import serializers, status
 from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from notifications_project.auth import creator_of
 from notifications_project.problems import PROBLEM_CONTENT_TYPE
+from orders.api.base import ApiViewSet
 from orders.api.future import examples
 from orders.api.future.output import (
     AltinnProblemSerializer,
@@ -38,7 +39,7 @@ from orders.api.future.serializers import (
     OrderChainRequestSerializer,
 )
 from orders.api.output import ProblemSerializer, ValidationProblemSerializer
-from orders.api.parsers import BoundedJSONParser, payload_too_large
+from orders.api.parsers import payload_too_large
 from orders.chains import AltinnProblem, ChainReceipt, ChainRequest, chain_create
 from orders.feed import MAX_PAGE_SIZE, status_feed_list
 from orders.instant import instant_order_create
@@ -136,9 +137,7 @@ def _receipt_response(receipt: ChainReceipt) -> Response:
     )
 
 
-class _FutureViewSet(viewsets.ViewSet):
-    parser_classes = [BoundedJSONParser]
-
+class _FutureViewSet(ApiViewSet):
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, serializers.ValidationError):
             # DRF reports a list's item errors as {index: errors}; as a list they get "reminders[0]" paths.
@@ -417,4 +416,8 @@ def _query_int(
     if not _INTEGER.fullmatch(raw):
         errors[name] = [message]
         return None
+    if len(raw.lstrip("-")) > 19:
+        # Past any long; int() refuses over 4,300 digits (a ValueError, once a 500). One past the
+        # largest long stands in: seq then says it is too large, pageSize is clamped.
+        return -(MAX_SEQ + 1) if raw.startswith("-") else MAX_SEQ + 1
     return int(raw)

@@ -16,6 +16,9 @@ from tests.orders.api.conftest import post_json
 
 pytestmark = pytest.mark.django_db
 
+# A send time ahead, and within NOTIFICATIONS_MAX_SEND_AHEAD_DAYS, whenever the tests run.
+NEXT_YEAR = timezone.now().year + 1
+
 
 def sms_order(**fields: Any) -> dict[str, Any]:
     return {"body": "Hello", "recipients": [{"mobileNumber": "+4799999999"}], **fields}
@@ -100,7 +103,7 @@ def test_generic_order_keeps_the_clients_sender_address_and_number(api_client: A
 def test_order_fields_are_stored_as_sent(api_client: APIClient) -> None:
     body = sms_order(
         sendersReference="case-4711",
-        requestedSendTime="2099-01-15T08:00:00+01:00",
+        requestedSendTime=f"{NEXT_YEAR}-01-15T08:00:00+01:00",
         conditionEndpoint="https://service.example.no/api/should-notify?id=4711",
         ignoreReservation=True,
         resourceId="urn:altinn:resource:example",
@@ -113,7 +116,7 @@ def test_order_fields_are_stored_as_sent(api_client: APIClient) -> None:
     assert response.status_code == 202
     order = Order.objects.get(id=response.json()["orderId"])
     assert order.senders_reference == "case-4711"
-    assert order.requested_send_time == datetime(2099, 1, 15, 7, 0, tzinfo=UTC)
+    assert order.requested_send_time == datetime(NEXT_YEAR, 1, 15, 7, 0, tzinfo=UTC)
     assert order.condition_endpoint == "https://service.example.no/api/should-notify?id=4711"
     assert order.ignore_reservation is True
     assert order.resource_id == "urn:altinn:resource:example"
@@ -318,9 +321,11 @@ BAD_TIME = "Must be an ISO-8601 date and time with an offset, e.g. 2030-01-15T08
         (4102444800, BAD_TIME),
         ("9999-12-31T23:00:00-05:00", BAD_TIME),
         ("0001-01-01T00:30:00+01:00", BAD_TIME),
+        ("9999-12-31T23:59:59Z", validation.MSG_SEND_TIME_TOO_LATE.format(days=3650)),
+        (lambda: _iso(timedelta(days=3651)), validation.MSG_SEND_TIME_TOO_LATE.format(days=3650)),
     ],
 )
-def test_requested_send_time_needs_an_offset_and_at_most_five_minutes_past(
+def test_requested_send_time_needs_an_offset_at_most_five_minutes_past_and_ten_years_ahead(
     api_client: APIClient, sent: Any, message: str
 ) -> None:
     value = sent() if callable(sent) else sent
@@ -335,8 +340,8 @@ def test_requested_send_time_needs_an_offset_and_at_most_five_minutes_past(
     [
         lambda: _iso(-timedelta(minutes=4)),
         lambda: _iso(timedelta(hours=1), offset_hours=1),
-        lambda: "2099-01-15T08:00:00.8367317Z",
-        lambda: "2099-01-15 10:00:00+02:00",
+        lambda: f"{NEXT_YEAR}-01-15T08:00:00.8367317Z",
+        lambda: f"{NEXT_YEAR}-01-15 10:00:00+02:00",
         lambda: None,
     ],
 )

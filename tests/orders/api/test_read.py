@@ -21,6 +21,9 @@ from tests.orders.api.conftest import API, post_json
 
 pytestmark = pytest.mark.django_db
 
+# A send time ahead, and within NOTIFICATIONS_MAX_SEND_AHEAD_DAYS, whenever the tests run.
+NEXT_YEAR = timezone.now().year + 1
+
 
 def _url(order: Any, suffix: str = "") -> str:
     return f"http://testserver{API}/orders/{order.id}{suffix}"
@@ -32,7 +35,7 @@ def _url(order: Any, suffix: str = "") -> str:
 def test_order_reads_back_every_field_it_was_registered_with(api_client: APIClient) -> None:
     body = {
         "sendersReference": "case-4711",
-        "requestedSendTime": "2099-01-15T08:00:00+01:00",
+        "requestedSendTime": f"{NEXT_YEAR}-01-15T08:00:00+01:00",
         "conditionEndpoint": "https://service.example.no/cond?id=1",
         "notificationChannel": "EmailAndSms",
         "ignoreReservation": False,
@@ -56,7 +59,7 @@ def test_order_reads_back_every_field_it_was_registered_with(api_client: APIClie
 
     assert response.status_code == 200
     got = response.json()
-    assert got["requestedSendTime"] == "2099-01-15T07:00:00Z"
+    assert got["requestedSendTime"] == f"{NEXT_YEAR}-01-15T07:00:00Z"
     assert got["created"].endswith("Z")
     del got["created"], got["requestedSendTime"]
     expected = {key: value for key, value in body.items() if key != "requestedSendTime"}

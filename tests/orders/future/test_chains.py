@@ -731,18 +731,20 @@ def test_a_shipment_of_a_chain_reads_on_the_v1_endpoints_too(api_client: APIClie
     assert response.json()["recipients"] == [{"mobileNumber": "+4799999999"}]
 
 
-def test_the_request_is_kept_with_the_chain_even_with_characters_postgresql_cannot_store(
+def test_characters_postgresql_cannot_store_in_a_field_nobody_reads_are_a_400(
     api_client: APIClient,
 ) -> None:
-    """A NUL or a lone surrogate in a field nobody reads is kept as U+FFFD rather than failing."""
+    """A NUL or a lone surrogate is refused wherever it is, naming the field; nothing is stored."""
     body = '{"idempotencyId": "kept", "extra": {"note": "a\\u0000b\\ud800"}, "recipient": %s}'
     response = api_client.generic(
         "POST", f"{FUTURE}/orders", body % json.dumps(sms_recipient()), content_type="application/json"
     )
 
-    assert response.status_code == 201
-    stored = OrderChain.objects.get(id=response.json()["notificationOrderId"]).request
-    assert (stored["idempotencyId"], stored["extra"]) == ("kept", {"note": "a\ufffdb\ufffd"})
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "extra.note": ["Must not contain NUL characters or unpaired UTF-16 surrogates."]
+    }
+    assert not OrderChain.objects.exists()
 
 
 @pytest.mark.parametrize("text", ["a\\u0000b", "\\ud800"])

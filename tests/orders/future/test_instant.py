@@ -392,13 +392,21 @@ def test_a_caller_without_a_creator_gets_403_and_nothing_is_sent_or_kept(make_to
 
 
 def test_the_request_is_kept_with_the_instant_order(api_client: APIClient) -> None:
-    body = {**instant_sms(), "note": "a\u0000b"}
+    body = {**instant_sms(), "note": "a note"}
 
     response = post_future(api_client, "/orders/instant/sms", body)
 
     stored = OrderChain.objects.get(id=response.json()["notificationOrderId"]).request
     assert stored["recipientSms"] == body["recipientSms"]
-    assert stored["note"] == "a\ufffdb"
+    assert stored["note"] == "a note"
+
+
+def test_a_nul_in_a_field_of_an_instant_order_nobody_reads_is_a_400(api_client: APIClient) -> None:
+    response = post_future(api_client, "/orders/instant/sms", {**instant_sms(), "note": "a\u0000b"})
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["note"]
+    assert not OrderChain.objects.exists()
 
 
 def test_an_instant_sms_goes_to_a_provider_the_failover_still_uses(

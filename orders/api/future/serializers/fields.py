@@ -18,6 +18,7 @@ from orders.api.fields import (
     OffsetDateTimeField,
     RequiredTextField,
     StrictCharField,
+    refuse_too_late,
 )
 from orders.models import Order, OrderChain, Recipient, SendingTimePolicy
 
@@ -136,7 +137,8 @@ class ConditionEndpointV2Field(StrictCharField):
 
 
 class SendTimeV2Field(OffsetDateTimeField):
-    """A send time with an offset that has not passed (no tolerance, as in the reference)."""
+    """A send time with an offset that has not passed (no tolerance, as in the reference) and is at most
+    NOTIFICATIONS_MAX_SEND_AHEAD_DAYS ahead."""
 
     def __init__(self, *, passed_message: str, **kwargs: Any) -> None:
         self.passed_message = passed_message
@@ -146,6 +148,7 @@ class SendTimeV2Field(OffsetDateTimeField):
         parsed = super().to_internal_value(value)
         if parsed < timezone.now():
             raise serializers.ValidationError(self.passed_message)
+        refuse_too_late(parsed)
         return parsed
 
 

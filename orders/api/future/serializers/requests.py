@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from orders.api.fields import StrictCharField
+from orders import validation
+from orders.api.fields import StrictCharField, latest_send_time
 from orders.api.future.serializers.fields import (
     MAX_DELAY_DAYS,
     MSG_DELAY_DAYS,
@@ -110,9 +114,25 @@ class OrderChainRequestSerializer(CollectingSerializer):
     conditionEndpoint = ConditionEndpointV2Field()
     dialogportenAssociation = DialogportenAssociationSerializer(required=False, allow_null=True)
     recipient = NotificationRecipientSerializer()
-    reminders = ReminderSerializer(many=True, required=False, allow_null=True)
+    reminders = ReminderSerializer(
+        many=True,
+        required=False,
+        allow_null=True,
+        help_text="At most 20 (NOTIFICATIONS_MAX_REMINDERS); each is an order of its own.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The count is checked before any reminder is validated (DRF's ListSerializer does that), so a
+        # request with thousands costs no more than one with too many by one. Read from settings per
+        # instance, so an override takes effect at once.
+        reminders = self.fields["reminders"]
+        assert isinstance(reminders, serializers.ListSerializer)
+        reminders.max_length = settings.NOTIFICATIONS_MAX_REMINDERS  # type: ignore[attr-defined]
+        reminders.error_messages["max_length"] = "A chain can have at most {max_length} reminders."
 
     def validate(self, attrs: dict[str, Any]) -> ChainRequest:
+        self._refuse_late_reminders(attrs)
         main = _shipment(
             attrs["recipient"],
             "recipient",
@@ -132,6 +152,21 @@ class OrderChainRequestSerializer(CollectingSerializer):
             for index, reminder in enumerate(attrs.get("reminders") or [])
         ]
         return ChainRequest(idempotency_id=attrs["idempotencyId"], main=main, reminders=reminders)
+
+    def _refuse_late_reminders(self, attrs: dict[str, Any]) -> None:
+        """A reminder due delayDays after the main send time must be due within the bound too."""
+        now = timezone.now()
+        main_time = attrs.get("requestedSendTime") or now
+        latest = latest_send_time(now)
+        errors: list[dict[str, list[str]]] = []
+        for reminder in attrs.get("reminders") or []:
+            days = reminder.get("delayDays")
+            # Compared as a delay, so the sum itself is never computed beyond the bound.
+            late = days is not None and timedelta(days=days) > latest - main_time
+            message = validation.MSG_REMINDER_TOO_LATE.format(days=settings.NOTIFICATIONS_MAX_SEND_AHEAD_DAYS)
+            errors.append({"delayDays": [message]} if late else {})
+        if any(errors):
+            raise serializers.ValidationError({"reminders": errors})
 
 
 # --- Instant orders ----------------------------------------------------------------------------------
