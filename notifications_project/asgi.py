@@ -1,22 +1,29 @@
-"""The web process: Django's ASGI application behind the request body middleware (served by Granian).
+"""The web process: Django's WSGI application on a fixed thread pool, behind the request body middleware.
 
-Under ASGI every request's sync code runs on a thread of its own, so a persistent database connection
-per thread would stay open after each finished request: the web process takes its connections from a
-pool instead (``DATABASE_POOL``, see settings). Celery workers and ``manage.py`` do not import this module
-and keep one persistent connection per process.
+Granian reads requests in Rust and hands them to this ASGI application. ``RequestBodyMiddleware`` reads
+each whole body as a coroutine (within a deadline and a size cap), so a slow client never holds a thread;
+only complete requests reach Django. Django then runs as a WSGI application on a fixed pool of
+``WEB_CONCURRENT_REQUESTS`` threads (a2wsgi), not on a new thread per request as Django's own ASGI handler
+does: each thread keeps its persistent database connection (``CONN_MAX_AGE``) and no request pays for a
+thread, a connection or the sync/async adaptation of every middleware. Measured side by side, Django's
+ASGI handler served half the requests per second of this arrangement.
 """
 
 from __future__ import annotations
 
 import os
 
-from django.core.asgi import get_asgi_application
+from a2wsgi import WSGIMiddleware
+from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "notifications_project.settings")
-os.environ.setdefault("DATABASE_POOL", "true")
 
-django_application = get_asgi_application()
+django_application = get_wsgi_application()
 
-from notifications_project.request_body import RequestBodyMiddleware  # noqa: E402  (needs settings)
+from django.conf import settings  # noqa: E402  (configured by get_wsgi_application)
 
-application = RequestBodyMiddleware(django_application)
+from notifications_project.request_body import RequestBodyMiddleware  # noqa: E402
+
+application = RequestBodyMiddleware(
+    WSGIMiddleware(django_application, workers=settings.WEB_CONCURRENT_REQUESTS)  # type: ignore[arg-type]
+)

@@ -1,9 +1,9 @@
 """An ASGI middleware that reads each request's whole body before Django sees the request.
 
-Under ASGI, Django runs a request's sync code (middleware, views, the ORM) on a thread of its own. If Django
-read the body itself, a client trickling its body one byte at a time would hold that thread, and a
-database connection, for as long as it liked. Here the body is read by a coroutine instead, which costs
-next to nothing while it waits, and only a complete body is handed on:
+Django runs a request's sync code (middleware, views, the ORM) on a thread of the web worker's pool
+(see asgi.py). If Django read the body itself, a client trickling its body one byte at a time would hold
+that thread, and a database connection, for as long as it liked. Here the body is read by a coroutine
+instead, which costs next to nothing while it waits, and only a complete body is handed on:
 
 * at most ``DATA_UPLOAD_MAX_MEMORY_SIZE`` bytes (``NOTIFICATIONS_MAX_REQUEST_BYTES``): a larger declared
   length is refused before anything is read, a longer body as soon as it passes the limit (413);
@@ -12,7 +12,7 @@ next to nothing while it waits, and only a complete body is handed on:
   ``Content-Length`` of what arrived, so Django and DRF read it like any other body.
 
 Then at most ``WEB_CONCURRENT_REQUESTS`` requests of this worker are in Django at once (each on a thread
-with a pooled database connection); the others wait here, as coroutines.
+with its persistent database connection); the others wait here, as coroutines.
 """
 
 from __future__ import annotations

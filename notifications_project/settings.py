@@ -141,16 +141,6 @@ DATABASES = {
 DATABASES["default"].setdefault("OPTIONS", {})
 # Fail fast instead of hanging when PostgreSQL is unreachable, so the API can answer 503.
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 3))
-# The web process (asgi.py turns this on) runs each request on a thread of its own; a persistent connection
-# per thread would outlive its thread, so it borrows pooled connections instead. The pool holds as many
-# as the requests a web worker processes at once (WEB_CONCURRENT_REQUESTS), so none waits for one.
-if env_bool("DATABASE_POOL", False):
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["OPTIONS"]["pool"] = {
-        "min_size": env_int("DATABASE_POOL_MIN_SIZE", 2),
-        "max_size": env_int("DATABASE_POOL_MAX_SIZE", env_int("WEB_CONCURRENT_REQUESTS", 16)),
-        "timeout": env_float("DATABASE_POOL_TIMEOUT_SECONDS", 10.0),
-    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
