@@ -11,7 +11,7 @@ from django.utils import timezone
 from dispatch.models import AttemptOutcome, DeliveryAttempt, ProviderPause
 from dispatch.services.sending import notifications_send
 from orders.models import Order, OrderStatus
-from tests.dispatch.sending_support import email_notification, fresh_providers
+from tests.dispatch.sending_support import email_notification, fresh_providers, use_smtp_server
 from tests.factories import EmailTemplateFactory, OrderFactory
 from tests.fakes.smtp import SmtpFake
 
@@ -26,13 +26,7 @@ __all__ = ["fresh_providers"]
 @pytest.fixture
 def smtp(settings):
     fake = SmtpFake().start()
-    settings.NOTIFICATIONS_EMAIL_PROVIDER = "smtp"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = fake.port
-    settings.EMAIL_HOST_USER = ""
-    settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_TIMEOUT = 5
+    use_smtp_server(settings, fake.port)
     yield fake
     fake.stop()
 

@@ -15,7 +15,7 @@ from dispatch.providers.smpp import SmppConfig, SmppReceiver, encode_sms
 from dispatch.services.reports import delivery_reports_retry
 from dispatch.services.sending import notifications_send
 from orders.models import OrderStatus
-from tests.dispatch.sending_support import fresh_providers, sms_notification
+from tests.dispatch.sending_support import fresh_providers, sms_notification, use_smsc
 from tests.factories import OrderFactory, SmsTemplateFactory
 from tests.fakes.smpp import SmppFake
 
@@ -26,13 +26,7 @@ __all__ = ["fresh_providers"]
 @pytest.fixture
 def smsc(settings):
     fake = SmppFake(system_id="notify", password="secret").start()
-    settings.NOTIFICATIONS_SMS_PROVIDER = "smpp"
-    settings.NOTIFICATIONS_SMPP_HOST = "127.0.0.1"
-    settings.NOTIFICATIONS_SMPP_PORT = fake.port
-    settings.NOTIFICATIONS_SMPP_SYSTEM_ID = "notify"
-    settings.NOTIFICATIONS_SMPP_PASSWORD = "secret"
-    settings.NOTIFICATIONS_SMPP_BIND = "transmitter"
-    settings.NOTIFICATIONS_SMPP_TIMEOUT_SECONDS = 2
+    use_smsc(settings, fake.port)
     settings.NOTIFICATIONS_SMPP_ENQUIRE_LINK_SECONDS = 30
     yield fake
     fake.stop()

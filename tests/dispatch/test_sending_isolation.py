@@ -15,7 +15,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 from dispatch.models import AttemptOutcome, DeliveryAttempt, ProviderPause
 from dispatch.services.sending import notifications_send
 from orders.models import EmailNotification, OrderStatus, SmsNotification
-from tests.dispatch.sending_support import fresh_providers
+from tests.dispatch.sending_support import fresh_providers, use_smsc, use_smtp_server
 from tests.factories import (
     EmailNotificationFactory,
     EmailTemplateFactory,
@@ -39,13 +39,7 @@ GOOD = 300
 @pytest.fixture
 def smtp(settings):
     fake = SmtpFake().start()
-    settings.NOTIFICATIONS_EMAIL_PROVIDER = "smtp"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = fake.port
-    settings.EMAIL_HOST_USER = ""
-    settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_TIMEOUT = 5
+    use_smtp_server(settings, fake.port)
     yield fake
     fake.stop()
 
@@ -53,13 +47,7 @@ def smtp(settings):
 @pytest.fixture
 def smsc(settings):
     fake = SmppFake(system_id="notify", password="secret").start()
-    settings.NOTIFICATIONS_SMS_PROVIDER = "smpp"
-    settings.NOTIFICATIONS_SMPP_HOST = "127.0.0.1"
-    settings.NOTIFICATIONS_SMPP_PORT = fake.port
-    settings.NOTIFICATIONS_SMPP_SYSTEM_ID = "notify"
-    settings.NOTIFICATIONS_SMPP_PASSWORD = "secret"
-    settings.NOTIFICATIONS_SMPP_BIND = "transmitter"
-    settings.NOTIFICATIONS_SMPP_TIMEOUT_SECONDS = 2
+    use_smsc(settings, fake.port)
     yield fake
     fake.stop()
 

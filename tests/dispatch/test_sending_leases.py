@@ -27,7 +27,12 @@ from dispatch.services.sending import (
     send_claim_renew,
 )
 from orders.models import EmailNotification, OrderStatus, SmsNotification
-from tests.dispatch.sending_support import email_notification, fresh_providers, sms_notification
+from tests.dispatch.sending_support import (
+    email_notification,
+    fresh_providers,
+    sms_notification,
+    use_smtp_server,
+)
 from tests.factories import OrderFactory
 from tests.fakes.smtp import SmtpFake, _Handler
 from tests.faults.support import wait_for
@@ -173,13 +178,7 @@ class HoldingSmtp(SmtpFake):
 @pytest.fixture
 def holding_smtp(settings: Any):
     fake = HoldingSmtp().start()
-    settings.NOTIFICATIONS_EMAIL_PROVIDER = "smtp"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = fake.port
-    settings.EMAIL_HOST_USER = ""
-    settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_TIMEOUT = 30
+    use_smtp_server(settings, fake.port, timeout=30)
     yield fake
     fake.let_go.set()
     fake.stop()
