@@ -23,7 +23,7 @@ test: install ## Run ruff, mypy, migration and schema checks and the test suite 
 	$(PY) -m notifications_project.embedded test $(PYTEST_ARGS)
 
 lint: install ## Lint and type-check only
-	$(PY) -m ruff check . && $(PY) -m ruff format --check . && $(PY) -m mypy notifications_project orders dispatch templates
+	$(PY) -m ruff check . && $(PY) -m ruff format --check . && $(PY) -m mypy core notifications_project orders dispatch templates
 
 fmt: install ## Format the code
 	$(PY) -m ruff format . && $(PY) -m ruff check --fix .

@@ -69,8 +69,8 @@ class Stack:
     # --- lifecycle ------------------------------------------------------------------------------------
 
     def start(self) -> None:
+        from core.tokens import ensure_dev_keys
         from notifications_project.embedded import free_port, postgres_server, redis_server, web_command
-        from notifications_project.tokens import ensure_dev_keys
 
         self.run_dir.mkdir(parents=True, exist_ok=True)
         (self.run_dir / "logs").mkdir(exist_ok=True)
@@ -279,7 +279,7 @@ class Stack:
 
     def token(self) -> str:
         """A bearer token of the benchmark's service owner, valid for the run."""
-        from notifications_project.tokens import mint_token
+        from core.tokens import mint_token
 
         pem = Path(self.env["NOTIFICATIONS_JWT_SIGNING_KEY_FILE"]).read_bytes()
         return mint_token(org=ORG, expires_in=6 * 3600, signing_key_pem=pem)

@@ -19,6 +19,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from core.masking import mask_nin
 from dispatch.models import (
     Channel,
     DeliveryAttempt,
@@ -36,7 +37,6 @@ from dispatch.services.retry import (
     order_notifications_retry,
     retryable_statuses,
 )
-from notifications_project.masking import mask_nin
 from orders.admin import (
     ObjectButton,
     OpsModelAdmin,

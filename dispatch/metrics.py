@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 from prometheus_client import CollectorRegistry, generate_latest
@@ -29,11 +29,11 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
+from core.problems import problem_json
 from dispatch.models import CallbackDelivery, MetricCounter, ProviderHealth, ProviderState
 from dispatch.services import metrics as names
 from dispatch.services.failover import health_key, sms_providers
 from dispatch.services.window import send_window
-from notifications_project.problems import PROBLEM_CONTENT_TYPE
 from orders.models import EmailNotification, Order, SendingTimePolicy, SmsNotification
 
 logger = logging.getLogger(__name__)
@@ -214,14 +214,8 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     allowed, status = _authorised(request)
     if not allowed:
         title = "Unauthorized" if status == 401 else "Forbidden"
-        response = JsonResponse(
-            {"type": "about:blank", "title": title, "status": status},
-            status=status,
-            content_type=PROBLEM_CONTENT_TYPE,
-        )
-        if status == 401:
-            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
-        return response
+        challenge = {"WWW-Authenticate": 'Bearer realm="metrics"'} if status == 401 else None
+        return problem_json(status, title, headers=challenge)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DatabaseCollector())
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -30,33 +30,24 @@ from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from core.problems import DependencyUnavailable, problem_json
 from dispatch.providers import twilio
 from dispatch.providers.email import map_anymail_event
 from dispatch.services.reports import IncomingReport, delivery_report_receive, delivery_reports_receive
 
 logger = logging.getLogger(__name__)
 
-PROBLEM = "application/problem+json"
-
-
-def _problem(status: int, title: str, detail: str | None = None, **headers: str) -> JsonResponse:
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
-    if detail:
-        body["detail"] = detail
-    response = JsonResponse(body, status=status, content_type=PROBLEM)
-    for name, value in headers.items():
-        response[name.replace("_", "-")] = value
-    return response
-
 
 def _unauthorized(detail: str, *, basic: bool = False) -> JsonResponse:
     if basic:
-        return _problem(401, "Unauthorized", detail, WWW_Authenticate='Basic realm="delivery-reports"')
-    return _problem(401, "Unauthorized", detail)
+        return problem_json(
+            401, "Unauthorized", detail, headers={"WWW-Authenticate": 'Basic realm="delivery-reports"'}
+        )
+    return problem_json(401, "Unauthorized", detail)
 
 
 def _unavailable() -> JsonResponse:
-    return _problem(503, "A dependency of the service is temporarily unavailable.", Retry_After="30")
+    return problem_json(503, DependencyUnavailable.title, headers={"Retry-After": "30"})
 
 
 def _too_large(request: HttpRequest) -> JsonResponse | None:
@@ -67,7 +58,7 @@ def _too_large(request: HttpRequest) -> JsonResponse | None:
     except ValueError:
         length = 0  # Django reads such a body as empty
     if length > limit:
-        return _problem(413, "Payload Too Large", f"A delivery report is at most {limit} bytes.")
+        return problem_json(413, "Payload Too Large", f"A delivery report is at most {limit} bytes.")
     return None
 
 
@@ -113,13 +104,13 @@ def twilio_status(request: HttpRequest) -> HttpResponse:
         params.get("MessageStatus") or params.get("SmsStatus"),
     )
     if not sid or not status:
-        return _problem(400, "Bad Request", "MessageSid and MessageStatus are required")
+        return problem_json(400, "Bad Request", "MessageSid and MessageStatus are required")
     notification_id: uuid.UUID | None = None
     if request.GET.get("n"):
         try:
             notification_id = uuid.UUID(request.GET["n"])
         except ValueError:
-            return _problem(400, "Bad Request", "n is not a notification id")
+            return problem_json(400, "Bad Request", "n is not a notification id")
     try:
         delivery_report_receive(
             report=IncomingReport(
@@ -186,7 +177,7 @@ def anymail_tracking(request: HttpRequest, esp: str) -> HttpResponse:
     try:
         events = view.parse_events(request)
     except (AnymailError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        return _problem(400, "Bad Request", f"not a {esp} tracking event: {exc.__class__.__name__}")
+        return problem_json(400, "Bad Request", f"not a {esp} tracking event: {exc.__class__.__name__}")
     reports = []
     for event in events:
         metadata = event.metadata or {}

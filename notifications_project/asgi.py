@@ -22,7 +22,7 @@ django_application = get_wsgi_application()
 
 from django.conf import settings  # noqa: E402  (configured by get_wsgi_application)
 
-from notifications_project.request_body import RequestBodyMiddleware  # noqa: E402
+from core.request_body import RequestBodyMiddleware  # noqa: E402
 
 application = RequestBodyMiddleware(
     WSGIMiddleware(django_application, workers=settings.WEB_CONCURRENT_REQUESTS)  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ import os
 from celery import Celery
 from celery.signals import after_setup_logger, after_setup_task_logger
 
-from notifications_project.logfilters import add_to_handlers
+from core.logfilters import add_to_handlers
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "notifications_project.settings")
 

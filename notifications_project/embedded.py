@@ -242,7 +242,7 @@ def _dev_keys(env: dict[str, str], keys: Path) -> None:
     """Development key pairs for what the operator has not configured: one for the identity provider
     (bearer tokens) and a separate one for the platform (platform access tokens), so that neither kind
     of token is ever accepted as the other."""
-    from notifications_project.tokens import DEV_PLATFORM_KID, ensure_dev_keys
+    from core.tokens import DEV_PLATFORM_KID, ensure_dev_keys
 
     if not env.get("NOTIFICATIONS_JWKS_FILE"):
         ensure_dev_keys(keys / "jwks.json", keys / "dev-signing-key.pem")
@@ -388,7 +388,7 @@ def web_command(env: Mapping[str, str], *, host: str, port: str | int) -> list[s
     Granian reads requests in Rust on an event loop, so a slow or idle client costs a connection, not a
     worker: request headers must be complete within WEB_HEADER_TIMEOUT_SECONDS (also how long a kept-alive
     connection may wait for its next request), and the body is read by our ASGI middleware within
-    WEB_BODY_TIMEOUT_SECONDS (notifications_project/request_body.py) before Django runs.
+    WEB_BODY_TIMEOUT_SECONDS (core/request_body.py) before Django runs.
     """
     header_ms = round(float(env.get("WEB_HEADER_TIMEOUT_SECONDS") or 10) * 1000)
     keep_alive = (env.get("WEB_KEEP_ALIVE") or "true").strip().lower() in {"1", "true", "yes", "on"}
@@ -563,7 +563,19 @@ def test(pytest_args: Sequence[str]) -> int:
             steps: list[tuple[str, list[str]]] = [
                 ("ruff", [python, "-m", "ruff", "check", "."]),
                 ("ruff format", [python, "-m", "ruff", "format", "--check", "."]),
-                ("mypy", [python, "-m", "mypy", "notifications_project", "orders", "dispatch", "templates"]),
+                (
+                    "mypy",
+                    [
+                        python,
+                        "-m",
+                        "mypy",
+                        "core",
+                        "notifications_project",
+                        "orders",
+                        "dispatch",
+                        "templates",
+                    ],
+                ),
                 ("migrations", [python, "manage.py", "makemigrations", "--check", "--dry-run"]),
                 (
                     "openapi",

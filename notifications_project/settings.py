@@ -74,9 +74,9 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     # First, so its admin templates (the dashboard on the admin index) override django.contrib.admin's.
-    "notifications_project",
+    "core",
     # The admin with the operations dashboard as its index (the default site is OpsAdminSite).
-    "notifications_project.admin_site.OpsAdminConfig",
+    "core.admin_site.OpsAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -92,8 +92,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "notifications_project.middleware.RequestLogMiddleware",
-    "notifications_project.throttling.RateLimitHeadersMiddleware",
+    "core.middleware.RequestLogMiddleware",
+    "core.throttling.RateLimitHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # The admin's CSS and JS from STATIC_ROOT (filled by collectstatic): the web server serves no files.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -199,7 +199,7 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # address, that pair is locked out (429) for the cool-off time; a success resets the count. Counted per
 # pair so that nobody can lock a colleague out from elsewhere, and behind a proxy all staff do not share
 # one lockout. Stored in PostgreSQL, so a Redis outage does not lift it.
-# The client address is taken through notifications_project.client_address: behind a reverse proxy, from
+# The client address is taken through core.client_address: behind a reverse proxy, from
 # the header the proxy sets, but only when the direct peer is one of the trusted proxies (CIDRs); a client
 # that reaches the service directly cannot choose its address with a forged header.
 NOTIFICATIONS_TRUSTED_PROXY_HEADER = env_str("NOTIFICATIONS_TRUSTED_PROXY_HEADER", "")
@@ -209,7 +209,7 @@ for _cidr in NOTIFICATIONS_TRUSTED_PROXIES:  # a typo must stop startup, not eve
         ipaddress.ip_network(_cidr, strict=False)
     except ValueError as _exc:
         raise ImproperlyConfigured(f"NOTIFICATIONS_TRUSTED_PROXIES: {_exc}") from _exc
-AXES_CLIENT_IP_CALLABLE = "notifications_project.client_address.client_address"
+AXES_CLIENT_IP_CALLABLE = "core.client_address.client_address"
 AXES_FAILURE_LIMIT = env_int("NOTIFICATIONS_ADMIN_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("NOTIFICATIONS_ADMIN_LOGIN_LOCKOUT_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -524,13 +524,13 @@ NOTIFICATIONS_METRICS_TOKEN = env_secret("NOTIFICATIONS_METRICS_TOKEN")
 NOTIFICATIONS_METRICS_CACHE_SECONDS = env_int("NOTIFICATIONS_METRICS_CACHE_SECONDS", 15)
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["notifications_project.auth.ServiceOwnerAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["notifications_project.auth.IsServiceOwner"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["core.auth.ServiceOwnerAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["core.auth.IsServiceOwner"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "notifications_project.problems.problem_exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": ["notifications_project.throttling.CreatorRateThrottle"],
+    "EXCEPTION_HANDLER": "core.problems.problem_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttling.CreatorRateThrottle"],
     "UNAUTHENTICATED_USER": None,
 }
 
@@ -575,7 +575,7 @@ LOGGING: dict[str, Any] = {
         "line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
     # NINs, phone numbers and email addresses are masked in whatever reaches a handler (defence in depth).
-    "filters": {"personal_data": {"()": "notifications_project.logfilters.PersonalDataFilter"}},
+    "filters": {"personal_data": {"()": "core.logfilters.PersonalDataFilter"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "line", "filters": ["personal_data"]}
     },

@@ -5,9 +5,9 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
+from core.health import health
+from core.views import WhoAmIView
 from dispatch.metrics import metrics_view
-from notifications_project.health import health
-from notifications_project.views import WhoAmIView
 
 API_PREFIX = "notifications/api/v1/"
 
@@ -33,7 +33,7 @@ urlpatterns = [
 ]
 
 # Problem details, never Django's HTML or technical error pages (settings.py keeps Django's DEBUG off).
-handler400 = "notifications_project.problems.bad_request"
-handler403 = "notifications_project.problems.permission_denied"
-handler404 = "notifications_project.problems.not_found"
-handler500 = "notifications_project.problems.server_error"
+handler400 = "core.problems.bad_request"
+handler403 = "core.problems.permission_denied"
+handler404 = "core.problems.not_found"
+handler500 = "core.problems.server_error"

@@ -15,7 +15,7 @@ retrying notifications lives in ``dispatch.admin`` because the retry service is 
 Every staff operation is written to the audit log, which the admin shows and never lets anyone edit.
 
 Pages show what is stored; national identity numbers are masked for users without
-``orders.view_full_nin`` by the admin site, over the whole response (``notifications_project.masking``).
+``orders.view_full_nin`` by the admin site, over the whole response (``core.masking``).
 Lists mask them for everyone, so a list column masks its own.
 """
 
@@ -40,7 +40,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
 
-from notifications_project.problems import ApplicationError
+from core.problems import ApplicationError
 from orders.audit import AuditAction, AuditEntry, AuditOutcome, audit_record
 from orders.models import (
     EmailNotification,

@@ -32,7 +32,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from notifications_project.problems import ApplicationError
+from core.problems import ApplicationError
 from orders.models import ORDER_FINAL_STATUSES, Order, OrderChain, OrderType
 from orders.registry import get_registry
 from orders.registry.base import (

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from notifications_project.problems import ApplicationError, ConflictError
+from core.problems import ApplicationError, ConflictError
 from orders.models import IdempotencyKey, Order
 
 logger = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from notifications_project.problems import ConflictError
+from core.problems import ConflictError
 from orders.chains import ChainReceipt, TemporaryFailure, chain_receipt_body, storable_request
 from orders.idempotency import IN_FLIGHT_LEASE, RETRY_AFTER_SECONDS
 from orders.models import (

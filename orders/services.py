@@ -13,8 +13,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.problems import ApplicationError, ConflictError
 from notifications_project import celery_app
-from notifications_project.problems import ApplicationError, ConflictError
 from orders.feed import status_feed_record
 from orders.idempotency import IdempotencyClaim, idempotency_complete
 from orders.models import (

@@ -16,8 +16,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from rest_framework.test import APIClient
 
-from notifications_project.auth import key_set, platform_key_set
-from notifications_project.tokens import generate_rsa_key, mint_token, private_pem, public_jwk
+from core.auth import key_set, platform_key_set
+from core.tokens import generate_rsa_key, mint_token, private_pem, public_jwk
 
 TEST_KID = "test-key-1"
 PLATFORM_TEST_KID = "test-platform-key-1"

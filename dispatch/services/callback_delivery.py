@@ -27,11 +27,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.outbound import GuardedClient, OutboundRequestError, guarded_request
 from dispatch.callbacks import EVENT_ID_HEADER, SIGNATURE_HEADER, body_bytes, signature_header
 from dispatch.models import CallbackAttempt, CallbackDelivery, CallbackState
 from dispatch.services.callback_secrets import callback_signing_secrets
 from dispatch.services.metrics import callbacks_record
-from notifications_project.outbound import GuardedClient, OutboundRequestError, guarded_request
 
 logger = logging.getLogger(__name__)
 

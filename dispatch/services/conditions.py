@@ -17,7 +17,7 @@ from datetime import datetime
 
 from django.conf import settings
 
-from notifications_project.outbound import OutboundRequestError, guarded_request
+from core.outbound import OutboundRequestError, guarded_request
 
 
 class ConditionOutcome(enum.Enum):

@@ -25,10 +25,10 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 
+from core.problems import ConflictError
 from dispatch.models import Channel
 from dispatch.services.expiry import email_expires_at, sms_expires_at
 from dispatch.services.retention import PURGED_ADDRESS_REGEX, is_purged_address
-from notifications_project.problems import ConflictError
 from orders.audit import AuditAction, AuditEntry, AuditOutcome, audit_record
 from orders.models import (
     EMAIL_FAILED_STATUSES,

@@ -13,7 +13,7 @@ from rest_framework.exceptions import APIException, ParseError, ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.utils import json
 
-from notifications_project.problems import MAX_LISTED_ERRORS, more_errors_message, not_listed
+from core.problems import MAX_LISTED_ERRORS, more_errors_message, not_listed
 
 MSG_UNSTORABLE_TEXT = "Must not contain NUL characters or unpaired UTF-16 surrogates."
 

@@ -17,7 +17,7 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from notifications_project.problems import MAX_LISTED_ERRORS, not_listed
+from core.problems import MAX_LISTED_ERRORS, not_listed
 from orders import validation
 from orders.api.fields import (
     MSG_NOT_A_STRING,

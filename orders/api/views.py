@@ -19,7 +19,8 @@ from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from notifications_project.auth import creator_of
+from core.auth import creator_of
+from core.problems import PROBLEM_CONTENT_TYPE
 from orders.api import examples
 from orders.api.base import ApiViewSet
 from orders.api.notification_lists import notification_list_body
@@ -51,7 +52,7 @@ from orders.idempotency import (
 from orders.selectors import order_get, order_get_with_status, order_list
 from orders.services import order_cancel, order_create
 
-PROBLEM = "application/problem+json"
+PROBLEM = PROBLEM_CONTENT_TYPE
 MSG_INVALID_ID = "The order id must be a UUID."
 MSG_SENDERS_REFERENCE_REQUIRED = "The sendersReference query parameter is required."
 

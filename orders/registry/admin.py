@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
-from notifications_project.masking import mask_nin, may_see_nin
+from core.masking import mask_nin, may_see_nin
 from orders.admin import OpsModelAdmin, TabularInlineBase
 from orders.audit import AuditAction, AuditEntry, AuditOutcome, audit_record
 from orders.registry.models import Organization, OrganizationContact, Person

@@ -35,7 +35,7 @@ timeout (connection refused, timeout, any non-2xx status, a body that is not the
 ``NOTIFICATIONS_REGISTRY_MAX_RESPONSE_BYTES``) raises ``RegistryUnavailable``, so the caller can retry later
 instead of crashing or guessing.
 
-Every request goes through the SSRF guard of ``notifications_project.outbound``, like the condition
+Every request goes through the SSRF guard of ``core.outbound``, like the condition
 endpoints: the host is resolved and checked before connecting and the peer address after, so loopback,
 link-local (cloud metadata) and private addresses are refused unless the operator allows the register's
 network in ``NOTIFICATIONS_OUTBOUND_ALLOWED_NETWORKS`` (a national register usually sits on an internal
@@ -56,7 +56,7 @@ import httpx
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from notifications_project.outbound import GuardedClient, OutboundRequestError, guarded_request
+from core.outbound import GuardedClient, OutboundRequestError, guarded_request
 from orders.registry.base import OrganizationContacts, PersonContact, RegistryUnavailable
 from orders.registry.normalise import (
     registry_email_address,

@@ -135,8 +135,8 @@ def test_no_demo_token_is_minted_with_the_operators_own_key_set(tmp_path) -> Non
 def test_the_demo_token_is_signed_by_the_development_key(tmp_path) -> None:
     import jwt
 
+    from core.tokens import ensure_dev_keys
     from notifications_project.embedded import demo_token
-    from notifications_project.tokens import ensure_dev_keys
 
     ensure_dev_keys(tmp_path / "jwks.json", tmp_path / "dev.pem")
     env = {

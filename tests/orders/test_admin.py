@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from notifications_project.masking import mask_nin
+from core.masking import mask_nin
 from orders.admin import CappedCountPaginator, search_term_parse
 from orders.audit import AuditAction, AuditEntry, AuditOutcome
 from orders.models import Order, OrderStatus

@@ -33,6 +33,7 @@ from django.utils.html import escape
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core.masking import mask_nin, mask_nins_in_text, mask_response
 from dispatch.models import (
     AttemptOutcome,
     CallbackAttempt,
@@ -45,7 +46,6 @@ from dispatch.models import (
     ProviderState,
     SandboxMessage,
 )
-from notifications_project.masking import mask_nin, mask_nins_in_text, mask_response
 from orders.audit import AuditAction, AuditEntry, AuditOutcome
 from orders.models import IdempotencyKey, OrderChain, OrderStatus, StatusFeedEntry
 from orders.registry.models import Person

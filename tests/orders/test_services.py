@@ -13,8 +13,8 @@ import time_machine
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
+from core.problems import ConflictError
 from notifications_project import celery_app
-from notifications_project.problems import ConflictError
 from orders.models import NotificationChannel, Order, OrderStatus, Recipient, SendingTimePolicy
 from orders.registry import get_registry
 from orders.registry.models import Organization, OrganizationContact, Person

@@ -19,8 +19,8 @@ from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from notifications_project.auth import creator_of
-from notifications_project.problems import PROBLEM_CONTENT_TYPE
+from core.auth import creator_of
+from core.problems import PROBLEM_CONTENT_TYPE, problem_body
 from orders.api.base import ApiViewSet
 from orders.api.future import examples
 from orders.api.future.output import (
@@ -143,14 +143,14 @@ class _FutureViewSet(ApiViewSet):
             # DRF reports a list's item errors as {index: errors}; as a list they get "reminders[0]" paths.
             exc.detail = _indexed_as_lists(exc.detail)
         if isinstance(exc, AltinnProblem):
-            body: dict[str, Any] = {"type": exc.problem_type if exc.code else "about:blank"}
-            body.update(title=exc.title, status=exc.status_code)
-            if exc.code:
-                body["code"] = exc.code
-            if exc.detail != exc.title:
-                body["detail"] = exc.detail
-            if exc.errors:
-                body["errors"] = exc.errors
+            body = problem_body(
+                exc.status_code,
+                exc.title,
+                exc.detail,
+                problem_type=exc.problem_type if exc.code else "about:blank",
+                code=exc.code,
+                extra={"errors": exc.errors} if exc.errors else None,
+            )
             response = Response(body, status=exc.status_code, content_type=PROBLEM)
             retry_after = getattr(exc, "retry_after", None)
             if retry_after is not None:

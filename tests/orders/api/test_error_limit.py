@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
-from notifications_project.problems import MAX_LISTED_ERRORS
+from core.problems import MAX_LISTED_ERRORS
 from tests.orders.api.conftest import API
 
 pytestmark = pytest.mark.django_db

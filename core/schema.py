@@ -8,7 +8,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
 class ServiceOwnerAuthenticationScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
-    target_class = "notifications_project.auth.ServiceOwnerAuthentication"
+    target_class = "core.auth.ServiceOwnerAuthentication"
     name = ["bearerAuth", "platformAccessToken"]
 
     def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list[Any]]]:

@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.checks import Error
 from rest_framework.test import APIClient
 
-from notifications_project.auth import check_key_sets
-from notifications_project.tokens import generate_rsa_key, mint_token, private_pem, public_jwk
+from core.auth import check_key_sets
+from core.tokens import generate_rsa_key, mint_token, private_pem, public_jwk
 from orders.models import Order
 from tests.conftest import PLATFORM_TEST_KID, TEST_KID
 
@@ -299,7 +299,7 @@ def test_issue_token_mints_bearer_and_platform_tokens_with_their_own_keys(
 ) -> None:
     from django.core.management import call_command
 
-    from notifications_project.tokens import ensure_dev_keys
+    from core.tokens import ensure_dev_keys
 
     ensure_dev_keys(tmp_path / "jwks.json", tmp_path / "key.pem")
     ensure_dev_keys(tmp_path / "platform-jwks.json", tmp_path / "platform-key.pem", kid="dev-platform-key-1")

@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from notifications_project.auth import ServiceOwner
+from core.auth import ServiceOwner
 
 if TYPE_CHECKING:
     from rest_framework.views import APIView

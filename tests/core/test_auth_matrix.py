@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives import serialization
 from rest_framework.permissions import AllowAny
 from rest_framework.test import APIClient
 
-from notifications_project.auth import IsServiceOwner, ServiceOwnerAuthentication
-from notifications_project.tokens import generate_rsa_key, mint_token, private_pem
+from core.auth import IsServiceOwner, ServiceOwnerAuthentication
+from core.tokens import generate_rsa_key, mint_token, private_pem
 from orders.models import Order, OrderStatus
 from tests.factories import OrderFactory
 from tests.notifications_project.routes import Route, all_routes, api_operations, openapi_document

@@ -10,7 +10,7 @@ from django.test import RequestFactory, override_settings
 from hypothesis import given
 from hypothesis import strategies as st
 
-from notifications_project.client_address import client_address
+from core.client_address import client_address
 
 
 def _request(peer: str, forwarded_for: str | None = None) -> HttpRequest:

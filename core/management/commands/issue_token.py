@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from notifications_project.tokens import mint_token
+from core.tokens import mint_token
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ and ``@admin.register`` everywhere use this site. The charts are inline SVG laid
 ``admin/index.html``: no JavaScript and no CDN, so the page works offline and prints.
 
 Every admin view goes through ``admin_view``, which masks national identity numbers in the whole response
-for users without ``orders.view_full_nin`` (``notifications_project.masking``).
+for users without ``orders.view_full_nin`` (``core.masking``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from django.contrib.admin.apps import AdminConfig
 from django.http import HttpRequest, HttpResponseBase
 from django.template.response import TemplateResponse
 
-from notifications_project.masking import mask_response, may_see_nin, search_terms
+from core.masking import mask_response, may_see_nin, search_terms
 
 _View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
 
@@ -253,4 +253,4 @@ class OpsAdminSite(admin.AdminSite):
 
 
 class OpsAdminConfig(AdminConfig):
-    default_site = "notifications_project.admin_site.OpsAdminSite"
+    default_site = "core.admin_site.OpsAdminSite"

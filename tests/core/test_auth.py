@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from rest_framework.test import APIClient
 
-from notifications_project.tokens import generate_rsa_key, mint_token, private_pem
+from core.tokens import generate_rsa_key, mint_token, private_pem
 
 WHOAMI = "/notifications/api/v1/whoami"
 
@@ -143,7 +143,7 @@ def test_expired_platform_token_is_401(make_token: Callable[..., str]) -> None:
 
 
 def test_rotated_key_set_is_picked_up_without_restart(settings, tmp_path, make_token) -> None:
-    from notifications_project.tokens import public_jwk
+    from core.tokens import public_jwk
 
     new_key = generate_rsa_key()
     jwks = tmp_path / "jwks.json"
@@ -157,7 +157,7 @@ def test_rotated_key_set_is_picked_up_without_restart(settings, tmp_path, make_t
 def test_issue_token_command_mints_a_token_the_service_accepts(settings, tmp_path, capsys) -> None:
     from django.core.management import call_command
 
-    from notifications_project.tokens import ensure_dev_keys
+    from core.tokens import ensure_dev_keys
 
     ensure_dev_keys(tmp_path / "jwks.json", tmp_path / "key.pem")
     settings.NOTIFICATIONS_JWKS_FILE = str(tmp_path / "jwks.json")

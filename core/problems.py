@@ -102,15 +102,46 @@ def listed_errors(detail: Any) -> dict[str, list[str]]:
     return errors
 
 
-def problem_response(
-    status_code: int, title: str, *, detail: str | None = None, extra: dict[str, Any] | None = None
-) -> Response:
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status_code}
+def problem_body(
+    status_code: int,
+    title: str,
+    detail: str | None = None,
+    *,
+    problem_type: str = "about:blank",
+    code: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The one shape of every error answer of the service (API, webhooks, metrics, the web server's own
+    408/413): ``type``, ``title``, ``status``, then ``code``, ``detail`` (left out when it only repeats
+    the title) and any extra members such as ``errors``."""
+    body: dict[str, Any] = {"type": problem_type, "title": title, "status": status_code}
+    if code:
+        body["code"] = code
     if detail and detail != title:
         body["detail"] = detail
     if extra:
         body.update(extra)
+    return body
+
+
+def problem_response(
+    status_code: int, title: str, *, detail: str | None = None, extra: dict[str, Any] | None = None
+) -> Response:
+    """Problem details from a DRF view."""
+    body = problem_body(status_code, title, detail, extra=extra)
     return Response(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def problem_json(
+    status_code: int, title: str, detail: str | None = None, *, headers: dict[str, str] | None = None
+) -> JsonResponse:
+    """Problem details from a plain Django view (webhooks, metrics, error pages)."""
+    response = JsonResponse(
+        problem_body(status_code, title, detail), status=status_code, content_type=PROBLEM_CONTENT_TYPE
+    )
+    for header, value in (headers or {}).items():
+        response[header] = value
+    return response
 
 
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -159,8 +190,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
 
 
 def _problem_page(status_code: int, title: str, detail: str) -> HttpResponse:
-    body = {"type": "about:blank", "title": title, "status": status_code, "detail": detail}
-    return JsonResponse(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+    return problem_json(status_code, title, detail)
 
 
 # Django's error views (urls.py handler400 ... handler500), for what happens outside DRF's handler: an

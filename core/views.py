@@ -6,8 +6,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from notifications_project.auth import ServiceOwner
-from notifications_project.problems import PROBLEM_CONTENT_TYPE
+from core.auth import ServiceOwner
+from core.problems import PROBLEM_CONTENT_TYPE
 
 _PROBLEM = inline_serializer(
     "WhoAmIProblem",

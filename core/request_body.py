@@ -25,7 +25,7 @@ from typing import Any
 
 from django.conf import settings
 
-from notifications_project.problems import PROBLEM_CONTENT_TYPE
+from core.problems import PROBLEM_CONTENT_TYPE, problem_body
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ def _too_large_detail(limit: int | None) -> str:
 
 async def _problem(send: Send, status: int, title: str, detail: str) -> None:
     """Answer with problem details and close the connection (the rest of the body is not read)."""
-    content = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}).encode()
+    content = json.dumps(problem_body(status, title, detail)).encode()
     await send(
         {
             "type": "http.response.start",

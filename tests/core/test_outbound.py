@@ -20,7 +20,7 @@ from cryptography.x509.oid import NameOID
 from hypothesis import given
 from hypothesis import strategies as st
 
-from notifications_project.outbound import (
+from core.outbound import (
     GuardedClient,
     OutboundRequestError,
     address_is_allowed,

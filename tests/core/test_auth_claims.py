@@ -22,8 +22,8 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
-from notifications_project.auth import CREATOR_MAX_LENGTH
-from notifications_project.tokens import private_pem
+from core.auth import CREATOR_MAX_LENGTH
+from core.tokens import private_pem
 from orders.models import Order
 from tests.conftest import PLATFORM_TEST_KID
 

@@ -13,9 +13,9 @@ import time_machine
 from django.utils import timezone
 
 import dispatch.tasks  # noqa: F401 - registers the tasks that are enqueued by name
+from core.logfilters import PersonalDataFilter, add_to_handlers, mask_personal_data
 from dispatch.services.reports import sandbox_reports_deliver
 from notifications_project.celery import app as celery_app
-from notifications_project.logfilters import PersonalDataFilter, add_to_handlers, mask_personal_data
 from orders.models import Order, OrderStatus
 from orders.registry.models import Person
 from tests.dispatch.sending_support import fresh_providers
