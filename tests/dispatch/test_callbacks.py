@@ -260,11 +260,11 @@ def test_events_carry_the_time_they_were_recorded_and_a_24_hour_give_up_time():
 
 
 def test_the_readmes_verification_snippet_accepts_our_signature_and_refuses_a_forgery():
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "docs" / "pipeline.md").read_text()
     section = readme.split("**Verifying the signature.**", 1)[1]
     snippet = section.split("```python\n", 1)[1].split("```", 1)[0]
     namespace: dict[str, object] = {}
-    exec(compile(snippet, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    exec(compile(snippet, "docs/pipeline.md", "exec"), namespace)  # noqa: S102 - our own documentation
     verify = namespace["verify"]
 
     body = body_bytes({"id": "e1", "type": "order.status"})
