@@ -279,6 +279,7 @@ def run() -> int:
         _manage("collectstatic", "--noinput", "-v", "0", env=env)
         password = _demo_password(var_dir)
         _manage("ensure_demo_user", f"--username={DEMO_USERNAME}", f"--password={password}", env=env)
+        _manage("import_contacts", "--demo", "--if-empty", env=env)  # demo registry, into empty tables only
         _manage("ensure_groups", "-v", "0", env=env)
         token = demo_token(env)
         _print_banner(port=port, password=password, token=token, env=env)

@@ -9,6 +9,9 @@ Every row is validated first and every bad row is reported by its line number; t
 written in one transaction: COPY into temporary tables, then ``INSERT … ON CONFLICT DO UPDATE`` (a handful
 of statements for any number of rows). Importing a file again updates the entries it names, and an
 organization's address lists become exactly the file's.
+
+``demo_contacts_import`` loads the bundled demo files (``DEMO_CONTACTS_FILES``) the same way; with
+``if_empty`` it imports only into empty registry tables, so an operator's own entries are never touched.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.db import connection, transaction
@@ -29,6 +34,11 @@ from orders.registry.normalise import registry_mobile_number, unique_email_addre
 COLUMNS = ("kind", "identifier", "name", "mobile_numbers", "email_addresses", "reserved")
 MAX_NAME_LENGTH = Person._meta.get_field("name").max_length or 200
 MAX_EMAIL_LENGTH = 320
+
+FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
+# The demo registry: a few entries showing what the registry can hold, and the persons and organizations
+# the API documentation's examples name (so its example requests get the documented receipts).
+DEMO_CONTACTS_FILES = (FIXTURES_DIR / "demo-contacts.csv", FIXTURES_DIR / "api-examples.csv")
 
 _email_validator = EmailValidator()
 
@@ -307,4 +317,45 @@ def contacts_import(*, lines: Iterable[str], dry_run: bool = False) -> ContactsI
             _organizations_upsert(cursor, parsed.organizations)
     return ContactsImportResult(
         persons=len(parsed.persons), organizations=len(parsed.organizations), errors=parsed.errors
+    )
+
+
+@dataclass(frozen=True)
+class DemoContactsImport:
+    """What ``demo_contacts_import`` did: ``result`` when it imported, otherwise why not (``skipped``)."""
+
+    result: ContactsImportResult | None
+    skipped: str = ""
+
+
+def demo_contacts_import(*, if_empty: bool = False, dry_run: bool = False) -> DemoContactsImport:
+    """Import the demo registry files into the database registry, in one transaction.
+
+    Nothing is imported when the registry backend is an external register (``http``), nor, with
+    ``if_empty``, when the persons or organizations table already holds an entry: the tables are locked
+    against writers while they are checked and filled, so a concurrent import or admin edit cannot slip in
+    between. Rejected rows of the files are returned as errors, each naming its file.
+    """
+    if settings.NOTIFICATIONS_REGISTRY_BACKEND == "http":
+        return DemoContactsImport(None, "the contact registry is an external register (http backend)")
+    persons = organizations = 0
+    errors: list[RowError] = []
+    with transaction.atomic():
+        if if_empty:
+            with connection.cursor() as cursor:
+                # SHARE ROW EXCLUSIVE conflicts with itself and with every write, never with reads.
+                cursor.execute(
+                    f"LOCK TABLE {Person._meta.db_table}, {Organization._meta.db_table} "
+                    "IN SHARE ROW EXCLUSIVE MODE"
+                )
+            if Person.objects.exists() or Organization.objects.exists():
+                return DemoContactsImport(None, "the contact registry already has entries")
+        for path in DEMO_CONTACTS_FILES:
+            with path.open(newline="", encoding="utf-8") as file:
+                result = contacts_import(lines=file, dry_run=dry_run)
+            persons += result.persons
+            organizations += result.organizations
+            errors += [RowError(error.line, f"{error.message} (in {path.name})") for error in result.errors]
+    return DemoContactsImport(
+        ContactsImportResult(persons=persons, organizations=organizations, errors=errors)
     )

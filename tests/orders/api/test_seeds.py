@@ -3,14 +3,17 @@ gets the documented status and response shape."""
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from rest_framework.test import APIClient
 
+from dispatch.services.processing import order_process
 from orders.models import EmailStatus, Order, SmsStatus
 from tests.factories import EmailNotificationFactory, OrderFactory, SmsNotificationFactory
 from tests.orders.api.conftest import API
@@ -90,6 +93,48 @@ def test_sms_order_with_keywords_seed_is_accepted(
     order = Order.objects.get(id=response.json()["orderId"])
     assert order.sms_template is not None
     assert "$recipientName$" in order.sms_template.body
+
+
+def test_sms_order_seed_against_the_demo_registry_gets_the_documented_receipt(
+    seed_client: APIClient, published: list[tuple[str, list[Any]]]
+) -> None:
+    # The registry as the embedded default fills it on its first start, nothing added by hand.
+    call_command("import_contacts", "--demo", "--if-empty", stdout=io.StringIO())
+
+    response = _send(seed_client, "POST", "/orders/sms", SMS_SEED_BODY)
+
+    assert response.status_code == 202
+    order_id = response.json()["orderId"]
+    # The seed's 202 example, with the SMS part count every SMS receipt of this service adds.
+    assert response.json() == {
+        "orderId": order_id,
+        "recipientLookup": {"status": "PartialSuccess", "isReserved": ["11876995923"], "missingContact": []},
+        "smsPartCount": 1,
+    }
+    details = _send(seed_client, "GET", f"/orders/{order_id}").json()
+    assert details["notificationChannel"] == "Sms"
+    assert details["recipients"] == [
+        {"mobileNumber": "+4799999999"},
+        {"nationalIdentityNumber": "11876995923", "isReserved": True},
+        {"organizationNumber": "311000179"},
+    ]
+    assert details["smsTemplate"] == {
+        "senderNumber": "Altinn",
+        "body": "A text message to be sent immediately from an org.",
+    }
+
+    order_process(order_id=uuid.UUID(order_id))
+    summary = _send(seed_client, "GET", f"/orders/{order_id}/notifications/sms").json()
+
+    # As the SMS notifications seed documents it: one notification per address, the reserved person's
+    # born final; the organization's reaches the mobile number its demo entry holds.
+    assert (summary["orderId"], summary["sendersReference"]) == (order_id, "ref-2024-01-01")
+    assert (summary["generated"], summary["succeeded"]) == (3, 0)
+    assert [(n["recipient"], n["sendStatus"]["status"]) for n in summary["notifications"]] == [
+        ({"mobileNumber": "+4799999999"}, "New"),
+        ({"nationalIdentityNumber": "11876995923"}, "Failed_RecipientReserved"),
+        ({"organizationNumber": "311000179", "mobileNumber": "+4791234567"}, "New"),
+    ]
 
 
 def test_sms_order_seed_without_body_is_a_400_validation_problem(seed_client: APIClient) -> None:
