@@ -13,8 +13,8 @@ The admin is a read-mostly operations console over tables with millions of rows,
 
 Writes go through services: cancelling calls ``order_cancel``; retrying notifications lives in
 ``dispatch.admin`` because the retry service is part of the pipeline, and so does the registration of the
-order admin (``orders.OrderAdmin`` plus retry). Every staff operation is written to the audit log, which
-the admin shows and never lets anyone edit.
+order admin (``orders.admin.orders.OrderAdmin`` plus retry). Every staff operation is written to the audit
+log, which the admin shows and never lets anyone edit.
 
 Django's autodiscovery imports this package; importing the modules registers their admins.
 """
