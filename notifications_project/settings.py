@@ -75,7 +75,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 INSTALLED_APPS = [
     # First, so its admin templates (the dashboard on the admin index) override django.contrib.admin's.
     "core",
-    # The admin with the operations dashboard as its index (the default site is OpsAdminSite).
+    # The admin; its default site is OpsAdminSite (NIN masking; dispatch puts its dashboard on the index).
     "core.admin_site.OpsAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",

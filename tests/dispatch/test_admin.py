@@ -6,9 +6,12 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.contrib.admin import AdminSite
+from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 from django.utils import timezone
 
+from dispatch.admin.dashboard import dashboard_install
 from dispatch.models import AttemptOutcome, Channel, DeadReason, DeliveryAttempt, DeliveryReport, ReportState
 from orders.audit import AuditAction, AuditEntry, AuditOutcome
 from orders.models import EmailNotification, OrderStatus, SmsNotification
@@ -420,3 +423,19 @@ def test_dashboard_is_left_out_for_staff_who_may_not_view_notifications(staff_wi
     assert response.status_code == 200
     assert "dashboard" not in response.context
     assert "Backlog now" not in response.content.decode()
+
+
+def test_the_index_is_the_dashboard_page_for_all_staff_with_the_app_list_and_no_recent_actions(
+    support_client, staff_without_group_client
+):
+    for client in (support_client, staff_without_group_client):
+        response = client.get(reverse("admin:index"))
+        assert "admin/dispatch/dashboard.html" in [template.name for template in response.templates]
+        page = response.content.decode()
+        assert '<div class="ops-apps">' in page
+        assert "recent-actions-module" not in page
+
+
+def test_the_dashboard_goes_only_on_the_masking_site():
+    with pytest.raises(ImproperlyConfigured):
+        dashboard_install(AdminSite(name="plain"))

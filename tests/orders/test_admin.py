@@ -8,8 +8,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from core.admin.base import CappedCountPaginator
 from core.masking import mask_nin
-from orders.admin import CappedCountPaginator, search_term_parse
+from orders.admin.search import search_term_parse
 from orders.audit import AuditAction, AuditEntry, AuditOutcome
 from orders.models import Order, OrderStatus
 from tests.factories import (

@@ -20,8 +20,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
+from core.admin.base import OpsModelAdmin, TabularInlineBase
 from core.masking import mask_nin, may_see_nin
-from orders.admin import OpsModelAdmin, TabularInlineBase
 from orders.audit import AuditAction, AuditEntry, AuditOutcome, audit_record
 from orders.registry.models import Organization, OrganizationContact, Person
 from orders.registry.services import COLUMNS, ContactsFileError, contacts_import

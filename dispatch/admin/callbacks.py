@@ -1,7 +1,7 @@
-"""The admin of status callbacks (deliveries with their attempts, signing secrets) and SMS provider health.
+"""The admin of status callbacks: deliveries with their attempts, and the signing secrets.
 
-Imported by ``dispatch.admin``. Re-sending, rotating and deactivating call the services, which write the
-audit log; every page is otherwise read-only.
+Re-sending, rotating and deactivating call the services, which write the audit log; every page is
+otherwise read-only.
 """
 
 from __future__ import annotations
@@ -18,42 +18,20 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from dispatch.models import (
-    CallbackAttempt,
-    CallbackDelivery,
-    CallbackSecret,
-    ProviderHealth,
-    ProviderHealthEvent,
-)
+from core.admin.base import ObjectButton, ReadOnlyModelAdmin
+from core.admin.html import folded, html_table, pre
+from dispatch.models import CallbackAttempt, CallbackDelivery, CallbackSecret
 from dispatch.services.callback_secrets import (
     callback_secret_deactivate,
     callback_secret_rotate,
     callback_signing_secrets,
 )
 from dispatch.services.callbacks import callback_delivery_resend
-from orders.admin import (
-    ObjectButton,
-    OpsModelAdmin,
-    audit_history,
-    folded,
-    html_table,
-    pre,
-    search_term_parse,
-)
+from orders.admin.audit import audit_history
+from orders.admin.search import search_term_parse
 
 ATTEMPTS_SHOWN = 100
 RESEND_SELECTION_LIMIT = 500
-
-
-class _ReadOnly(OpsModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 def _notification_link(delivery: CallbackDelivery) -> SafeString | str:
@@ -65,7 +43,7 @@ def _notification_link(delivery: CallbackDelivery) -> SafeString | str:
 
 
 @admin.register(CallbackDelivery)
-class CallbackDeliveryAdmin(_ReadOnly):
+class CallbackDeliveryAdmin(ReadOnlyModelAdmin):
     list_display = (
         "created_at",
         "event_type",
@@ -201,7 +179,7 @@ class CallbackDeliveryAdmin(_ReadOnly):
 
 
 @admin.register(CallbackSecret)
-class CallbackSecretAdmin(_ReadOnly):
+class CallbackSecretAdmin(ReadOnlyModelAdmin):
     """Secrets are made by rotation (the action, or ``manage.py callback_secret --rotate``), never typed."""
 
     list_display = ("creator", "created_at", "active", "use", "masked")
@@ -267,26 +245,3 @@ class CallbackSecretAdmin(_ReadOnly):
     def deactivate_selected(self, request: HttpRequest, queryset: QuerySet[CallbackSecret]) -> None:
         count = sum(callback_secret_deactivate(secret=secret, actor=request.user) for secret in queryset)
         self.message_user(request, f"Deactivated {count} secret(s).", messages.SUCCESS)
-
-
-@admin.register(ProviderHealth)
-class ProviderHealthAdmin(_ReadOnly):
-    list_display = ("key", "state", "changed_at", "reason")
-    ordering = ("key",)
-    sortable_by = ("key",)
-
-
-@admin.register(ProviderHealthEvent)
-class ProviderHealthEventAdmin(_ReadOnly):
-    list_display = (
-        "created_at",
-        "key",
-        "from_state",
-        "to_state",
-        "attempts",
-        "errors",
-        "latency_ms",
-        "reason",
-    )
-    list_filter = ("key", "to_state", "created_at")
-    ordering = ("-created_at",)

@@ -1,4 +1,4 @@
-"""Admin registrations of third-party models the kernel owns: django-axes' login attempts."""
+"""django-axes' login attempts in the admin, with a clean-up action that works (registered on import)."""
 
 from __future__ import annotations
 

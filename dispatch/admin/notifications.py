@@ -1,53 +1,35 @@
-"""The admin of notifications, delivery attempts and delivery reports: find, inspect, retry, re-apply.
+"""The admin of email and SMS notifications: find, inspect (text as sent, attempts, reports), retry.
 
-The notification admins live here rather than in ``orders.admin`` because their detail pages show the
-pipeline's bookkeeping (attempts, reports) and their actions call the pipeline's retry service; ``orders``
-never imports ``dispatch``. The same reason adds "retry failed notifications" to the order admin here.
+The notification admins live in dispatch rather than in ``orders.admin`` because their detail pages show
+the pipeline's bookkeeping (attempts, reports) and their actions call the pipeline's retry service;
+``orders`` never imports ``dispatch``.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any, ClassVar
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from core.admin.base import ObjectButton, ReadOnlyModelAdmin
+from core.admin.html import folded, html_table, pre
 from core.masking import mask_nin
-from dispatch.models import (
-    Channel,
-    DeliveryAttempt,
-    DeliveryReport,
-    ProviderPause,
-    ReportState,
-    SandboxMessage,
-)
-from dispatch.services.reports import delivery_report_reapply
+from dispatch.models import Channel, DeliveryAttempt, DeliveryReport
 from dispatch.services.retry import (
     RetryRefused,
     RetrySummary,
     notification_retry,
     notifications_retry,
-    order_notifications_retry,
     retryable_statuses,
 )
-from orders.admin import (
-    ObjectButton,
-    OpsModelAdmin,
-    OrderAdmin,
-    audit_history,
-    folded,
-    html_table,
-    pre,
-    search_term_parse,
-)
-from orders.audit import AuditAction, AuditOutcome, audit_record
+from orders.admin.audit import audit_history
+from orders.admin.search import search_term_parse
 from orders.models import (
     EMAIL_FAILED_STATUSES,
     EMAIL_PENDING_STATUSES,
@@ -55,7 +37,6 @@ from orders.models import (
     SMS_PENDING_STATUSES,
     EmailNotification,
     Order,
-    OrderStatus,
     SmsNotification,
 )
 
@@ -108,7 +89,7 @@ class StatusFilter(admin.SimpleListFilter):
         return queryset
 
 
-class NotificationAdmin(OpsModelAdmin):
+class NotificationAdmin(ReadOnlyModelAdmin):
     """Shared by the email and SMS notification admins; ``address_field`` is the recipient column."""
 
     address_field = ""
@@ -131,15 +112,6 @@ class NotificationAdmin(OpsModelAdmin):
     )
     ordering = ("-created_at",)
     actions = ("retry_selected",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_retry_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(f"orders.retry_{self.model._meta.model_name}")
@@ -409,338 +381,9 @@ class SmsNotificationAdmin(NotificationAdmin):
     list_filter = (StatusFilter, "order__notification_channel", "sending_time_policy", "created_at")
 
 
-# --- the order admin, with retry ---------------------------------------------------------------------------
-
-
-class DispatchOrderAdmin(OrderAdmin):
-    """The order admin plus "retry failed notifications" (the retry service belongs to the pipeline)."""
-
-    actions = (*OrderAdmin.actions, "retry_failed_notifications")
-
-    def has_retry_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perms(["orders.retry_emailnotification", "orders.retry_smsnotification"])
-
-    def object_buttons(self, request: HttpRequest, obj: Order) -> list[ObjectButton]:
-        buttons = super().object_buttons(request, obj)
-        if obj.status != OrderStatus.CANCELLED and self.has_retry_permission(request):
-            failed = [
-                Exists(
-                    model.objects.filter(
-                        order_id=OuterRef("pk"), status__in=sorted(retryable_statuses(model))
-                    )
-                )
-                for model in (EmailNotification, SmsNotification)
-            ]
-            if Order.objects.filter(pk=obj.pk).filter(failed[0] | failed[1]).exists():
-                buttons.append(ObjectButton("Retry failed notifications", self.object_url(obj, "retry")))
-        return buttons
-
-    def get_urls(self) -> list[URLPattern]:
-        return [
-            path(
-                "<path:object_id>/retry/",
-                self.post_only_object_view(self.retry_view),
-                name="orders_order_retry",
-            ),
-            *super().get_urls(),
-        ]
-
-    def _retry(self, request: HttpRequest, order: Order) -> None:
-        try:
-            summary = order_notifications_retry(order=order, actor=request.user)
-        except RetryRefused as refused:
-            self.message_user(request, refused.detail, messages.WARNING)
-            return
-        for level, text in retry_message(summary):
-            self.message_user(request, f"Order {order.id}: {text}", level)
-
-    def retry_view(self, request: HttpRequest, order: Order) -> HttpResponseBase:
-        if not self.has_retry_permission(request):
-            raise PermissionDenied
-        self._retry(request, order)
-        return self.redirect_to_object(order)
-
-    @admin.action(description="Retry failed notifications of selected orders", permissions=["retry"])
-    def retry_failed_notifications(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
-        for order in queryset[: self.list_max_show_all]:
-            self._retry(request, order)
-
-
-admin.site.unregister(Order)
-admin.site.register(Order, DispatchOrderAdmin)
-
-
-# --- attempts, reports, pauses, sandbox ---------------------------------------------------------------------
-
-
-class ReadOnlyAdmin(OpsModelAdmin):
-    change_form_template: ClassVar[str | None] = None
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 def notification_link(channel: str, notification_id: Any) -> SafeString | str:
     if notification_id is None:
         return "-"
     model = "emailnotification" if channel == Channel.EMAIL else "smsnotification"
     url = reverse(f"admin:orders_{model}_change", args=[notification_id])
     return format_html('<a href="{}">{}</a>', url, notification_id)
-
-
-@admin.register(DeliveryAttempt)
-class DeliveryAttemptAdmin(ReadOnlyAdmin):
-    list_display = (
-        "started_at",
-        "channel",
-        "notification",
-        "attempt",
-        "provider",
-        "outcome",
-        "status",
-        "duration_ms",
-    )
-    list_filter = ("outcome", "channel", "started_at")
-    search_fields = ("notification_id",)  # replaced by get_search_results
-    search_help_text = "Exact notification id."
-    ordering = ("-started_at",)
-    sortable_by = ("started_at",)
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[DeliveryAttempt]:
-        return super().get_queryset(request).defer("raw_response")
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[DeliveryAttempt], search_term: str
-    ) -> tuple[QuerySet[DeliveryAttempt], bool]:
-        term = search_term_parse(search_term)
-        if not term.text:
-            return queryset, False
-        if term.uuid is None:
-            return queryset.none(), False
-        return queryset.filter(notification_id=term.uuid), False
-
-    @admin.display(description="Notification")
-    def notification(self, attempt: DeliveryAttempt) -> SafeString | str:
-        return notification_link(attempt.channel, attempt.notification_id)
-
-
-def report_providers() -> list[str]:
-    """The providers that sent reports, by a loose index scan over report_reference (one probe each)."""
-    table = DeliveryReport._meta.db_table
-    sql = f"""
-        WITH RECURSIVE providers(provider) AS (
-            (SELECT provider FROM {table} ORDER BY provider LIMIT 1)
-            UNION ALL
-            SELECT (
-                SELECT r.provider FROM {table} r WHERE r.provider > p.provider ORDER BY r.provider LIMIT 1
-            )
-            FROM providers p WHERE p.provider IS NOT NULL
-        )
-        SELECT provider FROM providers WHERE provider IS NOT NULL LIMIT 100
-    """  # noqa: S608 (the table name comes from model metadata)
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        return [provider for (provider,) in cursor.fetchall()]
-
-
-class ReportStateFilter(admin.SimpleListFilter):
-    """Dead reports first: the list opens on them, since they are what needs a person."""
-
-    title = "state"
-    parameter_name = "state"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> list[tuple[str, str]]:
-        return [(str(value), str(label)) for value, label in ReportState.choices] + [("all", "All")]
-
-    def choices(self, changelist: Any) -> Any:
-        # Without Django's leading "All" (no parameter), which here would mean the default, "dead".
-        for lookup, title in self.lookup_choices:
-            yield {
-                "selected": self.value() == str(lookup),
-                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
-                "display": title,
-            }
-
-    def value(self) -> str:
-        return super().value() or ReportState.DEAD
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        value = self.value()
-        return queryset if value == "all" else queryset.filter(state=value)
-
-
-@admin.register(DeliveryReport)
-class DeliveryReportAdmin(ReadOnlyAdmin):
-    list_display = (
-        "received_at",
-        "channel",
-        "provider",
-        "reference",
-        "provider_status",
-        "mapped_status",
-        "state",
-        "reason",
-        "notification",
-    )
-    list_filter = (ReportStateFilter, "reason", "channel", "received_at")
-    search_fields = ("reference",)  # replaced by get_search_results
-    search_help_text = "Exact provider message id."
-    ordering = ("-received_at",)
-    sortable_by = ("received_at",)
-    actions = ("reapply_selected",)
-    change_form_template = "admin/ops_change_form.html"
-    fields = (
-        "received_at",
-        "channel",
-        "provider",
-        "reference",
-        "notification",
-        "provider_status",
-        "mapped_status",
-        "intermediate",
-        "state",
-        "reason",
-        "attempts",
-        "processed_at",
-        "next_attempt_at",
-        "raw_pretty",
-        "audit_entries",
-    )
-
-    def has_reapply_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("dispatch.change_deliveryreport")
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[DeliveryReport]:
-        return super().get_queryset(request).defer("raw")
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[DeliveryReport], search_term: str
-    ) -> tuple[QuerySet[DeliveryReport], bool]:
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        # provider IN (...) lets the (provider, reference) index serve a search by reference alone.
-        return queryset.filter(provider__in=report_providers(), reference=term), False
-
-    @admin.display(description="Notification")
-    def notification(self, report: DeliveryReport) -> SafeString | str:
-        return notification_link(report.channel, report.notification_id)
-
-    @admin.display(description="Raw report")
-    def raw_pretty(self, report: DeliveryReport) -> SafeString:
-        try:
-            text = json.dumps(json.loads(report.raw), indent=2, ensure_ascii=False)
-        except ValueError:
-            text = report.raw
-        return pre(text or "(empty)")
-
-    @admin.display(description="Audit log")
-    def audit_entries(self, report: DeliveryReport) -> SafeString:
-        return audit_history(str(report.pk))
-
-    def object_buttons(self, request: HttpRequest, obj: Any) -> list[ObjectButton]:
-        buttons = super().object_buttons(request, obj)
-        if obj.state in (ReportState.DEAD, ReportState.PENDING) and self.has_reapply_permission(request):
-            buttons.append(ObjectButton("Re-apply", self.object_url(obj, "reapply")))
-        return buttons
-
-    def get_urls(self) -> list[URLPattern]:
-        return [
-            path(
-                "<path:object_id>/reapply/",
-                self.post_only_object_view(self.reapply_view),
-                name="dispatch_deliveryreport_reapply",
-            ),
-            *super().get_urls(),
-        ]
-
-    def _reapply(self, request: HttpRequest, report: DeliveryReport) -> bool:
-        before = report.state
-        if before not in (ReportState.DEAD, ReportState.PENDING):
-            audit_record(
-                actor=request.user,
-                action=AuditAction.REPORT_REAPPLY,
-                outcome=AuditOutcome.REFUSED,
-                target=report,
-                details={"state": before, "reason": "only dead or pending reports are re-applied"},
-            )
-            return False
-        report = delivery_report_reapply(report=report)
-        applied = report.state in (ReportState.APPLIED, ReportState.IGNORED)
-        audit_record(
-            actor=request.user,
-            action=AuditAction.REPORT_REAPPLY,
-            outcome=AuditOutcome.DONE if applied else AuditOutcome.FAILED,
-            target=report,
-            details={"from_state": before, "state": report.state, "reason": report.reason},
-        )
-        return applied
-
-    def reapply_view(self, request: HttpRequest, report: DeliveryReport) -> HttpResponseBase:
-        if not self.has_reapply_permission(request):
-            raise PermissionDenied
-        if self._reapply(request, report):
-            self.message_user(request, f"Report {report.pk} was applied ({report.state}).", messages.SUCCESS)
-        else:
-            self.message_user(
-                request,
-                f"Report {report.pk} could not be applied: {report.state} {report.reason}".rstrip(),
-                messages.WARNING,
-            )
-        return self.redirect_to_object(report)
-
-    @admin.action(description="Re-apply selected reports", permissions=["reapply"])
-    def reapply_selected(self, request: HttpRequest, queryset: QuerySet[DeliveryReport]) -> None:
-        applied = failed = 0
-        for report in queryset[: self.list_max_show_all]:
-            if self._reapply(request, report):
-                applied += 1
-            else:
-                failed += 1
-        if applied:
-            self.message_user(request, f"Applied {applied} report(s).", messages.SUCCESS)
-        if failed:
-            self.message_user(request, f"{failed} report(s) could still not be applied.", messages.WARNING)
-
-
-@admin.register(ProviderPause)
-class ProviderPauseAdmin(ReadOnlyAdmin):
-    list_display = ("key", "paused_until", "reason", "updated_at")
-    ordering = ("key",)
-
-
-@admin.register(SandboxMessage)
-class SandboxMessageAdmin(ReadOnlyAdmin):
-    list_display = (
-        "created_at",
-        "channel",
-        "recipient",
-        "subject",
-        "report_status",
-        "reported_at",
-        "notification",
-    )
-    list_filter = ("channel", "created_at")
-    search_fields = ("reference",)  # replaced by get_search_results
-    search_help_text = "Exact sandbox reference."
-    ordering = ("-created_at",)
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[SandboxMessage], search_term: str
-    ) -> tuple[QuerySet[SandboxMessage], bool]:
-        term = search_term.strip()
-        return (queryset.filter(reference=term), False) if term else (queryset, False)
-
-    @admin.display(description="Notification")
-    def notification(self, message: SandboxMessage) -> SafeString | str:
-        return notification_link(message.channel, message.notification_id)
-
-
-# The callback and provider health admins register themselves on import.
-from dispatch import admin_callbacks  # noqa: E402,F401
