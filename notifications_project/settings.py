@@ -73,7 +73,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    # First, so its admin templates (the dashboard on the admin index) override django.contrib.admin's.
+    # First, so its admin templates (the pagination) override django.contrib.admin's.
     "core",
     # The admin; its default site is OpsAdminSite (NIN masking; dispatch puts its dashboard on the index).
     "core.admin_site.OpsAdminConfig",
