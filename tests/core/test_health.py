@@ -1,14 +1,42 @@
 from __future__ import annotations
 
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from core.health import pending_migrations
+from core.version import PYPROJECT, service_version, version_from_pyproject
+
+
+@pytest.fixture(autouse=True)
+def _fresh_migration_count() -> Iterator[None]:
+    recheck_seconds = pending_migrations.recheck_seconds
+    pending_migrations.forget()
+    yield
+    pending_migrations.forget()
+    pending_migrations.recheck_seconds = recheck_seconds
+
+
+def _released_version() -> str:
+    with PYPROJECT.open("rb") as file:
+        return str(tomllib.load(file)["project"]["version"])
 
 
 @pytest.mark.django_db
 def test_health_reports_database_and_broker_up() -> None:
     response = Client().get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "healthy", "checks": {"database": "up", "broker": "up"}}
+    assert response.json() == {
+        "status": "healthy",
+        "checks": {"database": "up", "broker": "up"},
+        "version": _released_version(),
+        "migrations": {"pending": 0},
+    }
 
 
 @pytest.mark.django_db
@@ -19,3 +47,42 @@ def test_health_is_503_when_the_broker_is_down(settings) -> None:
     response = Client().get("/health")
     assert response.status_code == 503
     assert response.json()["checks"] == {"database": "up", "broker": "down"}
+
+
+def test_the_version_is_the_installed_release() -> None:
+    assert service_version() == _released_version()
+
+
+def test_without_package_metadata_the_version_comes_from_pyproject(tmp_path: Path) -> None:
+    path = tmp_path / "pyproject.toml"
+    path.write_text('[project]\nname = "notifications-service"\nversion = "9.8.7"\n')
+    assert version_from_pyproject(path) == "9.8.7"
+    path.write_text('[project]\nname = "notifications-service"\n')
+    assert version_from_pyproject(path) is None
+    assert version_from_pyproject(tmp_path / "missing.toml") is None
+
+
+@pytest.mark.django_db
+def test_the_migration_count_is_read_once_when_nothing_is_pending() -> None:
+    Client().get("/health")
+    with CaptureQueriesContext(connection) as queries:
+        response = Client().get("/health")
+    assert response.json()["migrations"] == {"pending": 0}
+    assert [query["sql"] for query in queries.captured_queries] == ["SELECT 1"]
+
+
+def test_pending_migrations_are_shown_and_the_service_stays_healthy(migrator) -> None:
+    migrator.apply_tested_migration([("orders", "0001_initial")])
+
+    response = Client().get("/health")
+    assert response.status_code == 200
+    assert response.json()["status"] == "healthy"
+    assert response.json()["migrations"] == {"pending": 1}  # orders/0002
+
+    pending_migrations.recheck_seconds = 3600
+    migrator.apply_tested_migration([("orders", "0002_notification_send_claim")])
+    # Not counted again before the re-check interval has passed ...
+    assert Client().get("/health").json()["migrations"] == {"pending": 1}
+    # ... and counted again once it has.
+    pending_migrations.recheck_seconds = 0
+    assert Client().get("/health").json()["migrations"] == {"pending": 0}
