@@ -241,6 +241,12 @@ CELERY_TASK_PUBLISH_RETRY = False
 # A worker started without -Q consumes both (the embedded default).
 CELERY_TASK_QUEUES = [Queue("celery", routing_key="celery"), Queue("sending", routing_key="sending")]
 CELERY_TASK_ROUTES = {"dispatch.notifications_send": {"queue": "sending"}}
+# A worker logs through handlers of its own (core.logfilters.add_to_handlers gives them the trace ids).
+_TRACE_IDS = " trace_id=%(trace_id)s span_id=%(span_id)s"
+CELERY_WORKER_LOG_FORMAT = "[%(asctime)s: %(levelname)s/%(processName)s] %(message)s" + _TRACE_IDS
+CELERY_WORKER_TASK_LOG_FORMAT = (
+    "[%(asctime)s: %(levelname)s/%(processName)s] %(task_name)s[%(task_id)s]: %(message)s" + _TRACE_IDS
+)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 NOTIFICATIONS_SWEEP_INTERVAL = timedelta(seconds=env_float("NOTIFICATIONS_SWEEP_INTERVAL_SECONDS", 5.0))
 
@@ -567,17 +573,29 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- Tracing (core/tracing.py): off unless an OTLP endpoint is set ---
+OTEL_EXPORTER_OTLP_ENDPOINT = env_str("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+OTEL_SERVICE_NAME = env_str("OTEL_SERVICE_NAME", "notifications-service")
+
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s" + _TRACE_IDS},
     },
-    # NINs, phone numbers and email addresses are masked in whatever reaches a handler (defence in depth).
-    "filters": {"personal_data": {"()": "core.logfilters.PersonalDataFilter"}},
+    # NINs, phone numbers and email addresses are masked in whatever reaches a handler (defence in depth);
+    # every record gets the ids of the trace it was logged in (empty without one).
+    "filters": {
+        "personal_data": {"()": "core.logfilters.PersonalDataFilter"},
+        "trace_context": {"()": "core.logfilters.TraceContextFilter"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "line", "filters": ["personal_data"]}
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "line",
+            "filters": ["personal_data", "trace_context"],
+        }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {

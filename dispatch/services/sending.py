@@ -38,6 +38,7 @@ from django.db import DatabaseError, IntegrityError, connection, connections, tr
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core import tracing
 from dispatch.models import AttemptOutcome, Channel, DeliveryAttempt, ProviderPause
 from dispatch.providers import email_provider, sms_provider
 from dispatch.providers.base import EmailMessage, Outcome, Provider, SmsMessage
@@ -413,7 +414,17 @@ def notifications_send_channel(*, channel: str, deadline: float) -> SendSummary:
 def _send_batch(*, provider: Provider[Any], channel: str, claimed: Sequence[Claimed]) -> SendSummary:
     by_id = {item.message.notification_id: item for item in claimed}
     summary = SendSummary(claimed=len(claimed))
-    with _Lease(channel=channel, claim_id=claimed[0].claim_id, ids=set(by_id)) as lease:
+    # One span per batch for every provider: SMTP and SMPP have no instrumentation of their own, and an HTTP
+    # provider's requests nest under it. Names and counts only, never recipients.
+    attributes: dict[str, tracing.AttributeValue] = {
+        "notifications.channel": channel,
+        "notifications.provider": provider.name,
+        "notifications.count": len(claimed),
+    }
+    with (
+        tracing.span("notifications.send_batch", attributes),
+        _Lease(channel=channel, claim_id=claimed[0].claim_id, ids=set(by_id)) as lease,
+    ):
         seen = _send_claimed(provider=provider, channel=channel, by_id=by_id, lease=lease, summary=summary)
     if len(seen) < len(claimed):
         # Taken over mid-batch: what this worker still holds and never sent goes back at once.
