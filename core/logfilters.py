@@ -9,7 +9,7 @@ exception's text or an ``extra`` field is masked before any handler writes it:
 * email addresses (``ola@example.no`` → ``[email]``).
 
 It is attached to every handler in ``LOGGING`` and, in Celery workers (which set up their own handlers),
-to the worker's and the task logger's handlers, together with :class:`TraceContextFilter`, which gives each
+to the worker's and the task logger's handlers. :class:`TraceContextFilter` goes beside it: it gives each
 record the ids of the trace and span it was logged in (see ``core.tracing``).
 """
 
@@ -76,9 +76,17 @@ class TraceContextFilter(logging.Filter):
         return True
 
 
-def add_to_handlers(logger: logging.Logger | None = None, **_: Any) -> None:
-    """Attach both filters to every handler of ``logger`` (the root logger by default), once."""
+def _add_once(kind: type[logging.Filter], logger: logging.Logger | None) -> None:
     for handler in (logger or logging.getLogger()).handlers:
-        for kind in (PersonalDataFilter, TraceContextFilter):
-            if not any(isinstance(existing, kind) for existing in handler.filters):
-                handler.addFilter(kind())
+        if not any(isinstance(existing, kind) for existing in handler.filters):
+            handler.addFilter(kind())
+
+
+def add_to_handlers(logger: logging.Logger | None = None, **_: Any) -> None:
+    """Attach the filter to every handler of ``logger`` (the root logger by default), once."""
+    _add_once(PersonalDataFilter, logger)
+
+
+def add_trace_context_to_handlers(logger: logging.Logger | None = None, **_: Any) -> None:
+    """Attach :class:`TraceContextFilter` to every handler of ``logger`` (by default the root), once."""
+    _add_once(TraceContextFilter, logger)

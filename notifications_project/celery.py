@@ -7,7 +7,7 @@ import os
 from celery import Celery
 from celery.signals import after_setup_logger, after_setup_task_logger, worker_process_init
 
-from core.logfilters import add_to_handlers
+from core.logfilters import add_to_handlers, add_trace_context_to_handlers
 from core.tracing import setup_tracing
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "notifications_project.settings")
@@ -20,6 +20,8 @@ app.autodiscover_tasks()
 # their records the trace ids.
 after_setup_logger.connect(add_to_handlers, weak=False)
 after_setup_task_logger.connect(add_to_handlers, weak=False)
+after_setup_logger.connect(add_trace_context_to_handlers, weak=False)
+after_setup_task_logger.connect(add_trace_context_to_handlers, weak=False)
 
 
 @worker_process_init.connect(weak=False)

@@ -241,7 +241,8 @@ CELERY_TASK_PUBLISH_RETRY = False
 # A worker started without -Q consumes both (the embedded default).
 CELERY_TASK_QUEUES = [Queue("celery", routing_key="celery"), Queue("sending", routing_key="sending")]
 CELERY_TASK_ROUTES = {"dispatch.notifications_send": {"queue": "sending"}}
-# A worker logs through handlers of its own (core.logfilters.add_to_handlers gives them the trace ids).
+# A worker logs through handlers of its own (core.logfilters.add_trace_context_to_handlers gives them the
+# trace ids).
 _TRACE_IDS = " trace_id=%(trace_id)s span_id=%(span_id)s"
 CELERY_WORKER_LOG_FORMAT = "[%(asctime)s: %(levelname)s/%(processName)s] %(message)s" + _TRACE_IDS
 CELERY_WORKER_TASK_LOG_FORMAT = (

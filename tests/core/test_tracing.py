@@ -9,6 +9,7 @@ inside the request or task that wrote the rows.
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -23,7 +24,7 @@ from opentelemetry.trace import SpanKind, format_trace_id
 
 import dispatch.tasks  # noqa: F401 - registers the tasks that are enqueued by name
 from core import tracing
-from core.logfilters import TraceContextFilter
+from core.logfilters import TraceContextFilter, add_trace_context_to_handlers
 from dispatch.services import callbacks
 from dispatch.services.callback_secrets import callback_secret_get_or_create
 from notifications_project.celery import app as celery_app
@@ -184,6 +185,28 @@ def test_a_log_record_outside_any_span_has_empty_trace_ids(spans):
 
     assert TraceContextFilter().filter(record) is True
     assert (record.trace_id, record.span_id) == ("", "")
+
+
+def test_a_celery_worker_log_line_shows_the_trace_and_span_ids(spans):
+    stream = io.StringIO()
+    logger = logging.getLogger("tests.tracing.worker")
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter(django_settings.CELERY_WORKER_LOG_FORMAT))
+    logger.addHandler(handler)
+    try:
+        add_trace_context_to_handlers(logger=logger)
+        add_trace_context_to_handlers(logger=logger)  # idempotent: a worker may set up logging more than once
+        with tracing.span("work", {}) as current:
+            logger.warning("inside a span")
+        logger.warning("outside")
+    finally:
+        logger.removeHandler(handler)
+
+    assert [type(f) for f in handler.filters] == [TraceContextFilter]
+    context = current.get_span_context()
+    inside, outside = stream.getvalue().splitlines()
+    assert inside.endswith(f"inside a span trace_id={context.trace_id:032x} span_id={context.span_id:016x}")
+    assert outside.endswith("outside trace_id= span_id=")
 
 
 def test_the_log_format_shows_the_trace_ids():
