@@ -89,7 +89,7 @@ def _sandbox(settings: Any, channel: str) -> Iterator[None]:
 
 @contextmanager
 def _smtp(settings: Any, channel: str) -> Iterator[None]:
-    from tests.fakes.smtp import SmtpFake
+    from fakes.smtp import SmtpFake
 
     fake = SmtpFake().start()
     settings.NOTIFICATIONS_EMAIL_PROVIDER = "smtp"
@@ -102,7 +102,7 @@ def _smtp(settings: Any, channel: str) -> Iterator[None]:
 
 @contextmanager
 def _smpp(settings: Any, channel: str) -> Iterator[None]:
-    from tests.fakes.smpp import SmppFake
+    from fakes.smpp import SmppFake
 
     fake = SmppFake(system_id="bench", password="bench", auto_receipt=None).start()
     settings.NOTIFICATIONS_SMS_PROVIDER = "smpp"
@@ -116,7 +116,7 @@ def _smpp(settings: Any, channel: str) -> Iterator[None]:
 
 @contextmanager
 def _twilio(settings: Any, channel: str) -> Iterator[None]:
-    from tests.fakes.twilio import TwilioFake
+    from fakes.twilio import TwilioFake
 
     fake = TwilioFake().start()
     settings.NOTIFICATIONS_SMS_PROVIDER = "twilio"
