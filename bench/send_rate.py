@@ -175,7 +175,7 @@ def main() -> int:
     folder: Path | None = None
     try:
         if not os.environ.get("DATABASE_URL"):
-            from notifications_project.embedded import postgres_server
+            from notifications_project.launcher.servers import postgres_server
 
             folder = Path(tempfile.mkdtemp(prefix="bench-send-"))
             context = postgres_server(folder / "postgres")
