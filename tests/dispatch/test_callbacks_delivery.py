@@ -27,12 +27,12 @@ from dispatch.services.callbacks import (
     callbacks_purge,
     callbacks_record_notifications,
 )
+from fakes.callback_receiver import CallbackReceiver
 from notifications_project.celery import app as celery_app
 from orders.audit import AuditAction, AuditEntry
 from orders.models import OrderStatus, SmsStatus
 from tests.dispatch.sending_support import sms_notification
 from tests.factories import OrderFactory
-from tests.fakes.callback_receiver import CallbackReceiver
 
 pytestmark = pytest.mark.django_db
 

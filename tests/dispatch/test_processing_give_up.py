@@ -39,7 +39,7 @@ def _no_broker(monkeypatch) -> None:
 @pytest.fixture
 def registry_down(settings) -> None:
     """The HTTP registry on a loopback port where nothing listens: every lookup is an outage."""
-    from notifications_project.embedded import free_port
+    from notifications_project.launcher.servers import free_port
 
     settings.NOTIFICATIONS_REGISTRY_BACKEND = "http"
     settings.NOTIFICATIONS_REGISTRY_URL = f"http://127.0.0.1:{free_port()}/register/"

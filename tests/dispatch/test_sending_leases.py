@@ -26,6 +26,7 @@ from dispatch.services.sending import (
     notifications_send,
     send_claim_renew,
 )
+from fakes.smtp import SmtpFake, _Handler
 from orders.models import EmailNotification, OrderStatus, SmsNotification
 from tests.dispatch.sending_support import (
     email_notification,
@@ -34,7 +35,6 @@ from tests.dispatch.sending_support import (
     use_smtp_server,
 )
 from tests.factories import OrderFactory
-from tests.fakes.smtp import SmtpFake, _Handler
 from tests.faults.support import wait_for
 
 pytestmark = [pytest.mark.usefixtures("fresh_providers")]
