@@ -25,12 +25,12 @@ from dispatch.models import (
     ProviderHealth,
     ProviderHealthEvent,
 )
+from dispatch.services.callback_outbox import callback_delivery_resend
 from dispatch.services.callback_secrets import (
     callback_secret_deactivate,
     callback_secret_rotate,
     callback_signing_secrets,
 )
-from dispatch.services.callbacks import callback_delivery_resend
 from orders.admin import (
     ObjectButton,
     OpsModelAdmin,
