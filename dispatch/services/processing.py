@@ -56,13 +56,7 @@ from dispatch.services.generation import (
     lookup_numbers,
     recipient_resolve,
 )
-from dispatch.services.order_claims import (
-    Claim,
-    ClaimLost,
-    order_claim,
-    order_claim_next,
-    order_fenced,
-)
+from dispatch.services.order_claims import Claim, ClaimLost, order_claim, order_claim_next, order_fenced
 from orders.feed import status_feed_record
 from orders.models import NotificationChannel, Order, OrderStatus, Recipient
 from orders.registry import get_registry

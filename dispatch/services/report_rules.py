@@ -13,12 +13,7 @@ from django.conf import settings
 
 from dispatch.backoff import backoff_delay
 from dispatch.models import Channel, DeadReason, DeliveryReport, ReportState
-from orders.models import (
-    EMAIL_PENDING_STATUSES,
-    SMS_PENDING_STATUSES,
-    EmailNotification,
-    SmsNotification,
-)
+from orders.models import EMAIL_PENDING_STATUSES, SMS_PENDING_STATUSES, EmailNotification, SmsNotification
 
 # Dead reports are logged under the report service's name, wherever they were judged.
 logger = logging.getLogger("dispatch.services.reports")

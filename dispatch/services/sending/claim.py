@@ -16,12 +16,7 @@ from django.utils import timezone
 from dispatch.models import Channel, ProviderPause
 from dispatch.providers.base import EmailMessage, SmsMessage
 from dispatch.services.window import sms_send_window_is_open
-from orders.models import (
-    EmailNotification,
-    Order,
-    SendingTimePolicy,
-    SmsNotification,
-)
+from orders.models import EmailNotification, Order, SendingTimePolicy, SmsNotification
 
 logger = logging.getLogger(__name__)
 

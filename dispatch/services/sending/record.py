@@ -20,10 +20,7 @@ from dispatch.providers.base import Outcome, Provider
 from dispatch.services.callback_outbox import callbacks_record_notifications
 from dispatch.services.metric_counters import SendObservation, sends_record
 from dispatch.services.sending.claim import Claimed, NotificationModel, _model, provider_pause
-from orders.models import (
-    EmailStatus,
-    SmsStatus,
-)
+from orders.models import EmailStatus, SmsStatus
 
 logger = logging.getLogger(__name__)
 
