@@ -7,7 +7,7 @@ from rest_framework.permissions import AllowAny
 
 from core.health import health
 from core.views import WhoAmIView
-from dispatch.metrics import metrics_view
+from dispatch.prometheus import metrics_view
 
 API_PREFIX = "notifications/api/v1/"
 

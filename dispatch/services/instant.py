@@ -15,13 +15,8 @@ from uuid import UUID
 from django.utils import timezone
 
 from dispatch.models import Channel
-from dispatch.services.sending import (
-    Claimed,
-    _choose,
-    _message,
-    _send_batch,
-    provider_paused_until,
-)
+from dispatch.services.sending.claim import Claimed, _message, provider_paused_until
+from dispatch.services.sending.send import _choose, _send_batch
 from orders.instant import InstantSendResult
 from orders.models import EmailNotification, SmsNotification
 
