@@ -29,6 +29,8 @@ urlpatterns = [
         name="swagger-ui",
     ),
     path(f"{API_PREFIX}webhooks/", include("dispatch.urls")),
+    # The future API's instant orders: the pipeline sends them while the client waits.
+    path(f"{API_PREFIX}future/", include("dispatch.api.urls")),
     path(API_PREFIX, include("orders.urls")),
 ]
 
