@@ -7,7 +7,7 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "notifications_project.settings")
-    from notifications_project.embedded import adopt_running_env
+    from notifications_project.launcher.running_env import adopt_running_env
 
     # With `make run` up, commands such as import_contacts and issue_token reach its private servers.
     adopt_running_env()

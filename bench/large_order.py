@@ -283,7 +283,7 @@ def main() -> int:
     if os.environ.get("DATABASE_URL"):
         run(args.recipients, args.kind, args.channel, args.repeat)
         return 0
-    from notifications_project.embedded import postgres_server
+    from notifications_project.launcher.servers import postgres_server
 
     folder = Path(tempfile.mkdtemp(prefix="bench-large-order-"))
     try:

@@ -106,7 +106,7 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=100_000)
     args = parser.parse_args()
 
-    from notifications_project.embedded import postgres_server
+    from notifications_project.launcher.servers import postgres_server
 
     folder = Path(tempfile.mkdtemp(prefix="bench-registry-"))
     try:

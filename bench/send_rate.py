@@ -89,7 +89,7 @@ def _sandbox(settings: Any, channel: str) -> Iterator[None]:
 
 @contextmanager
 def _smtp(settings: Any, channel: str) -> Iterator[None]:
-    from tests.fakes.smtp import SmtpFake
+    from fakes.smtp import SmtpFake
 
     fake = SmtpFake().start()
     settings.NOTIFICATIONS_EMAIL_PROVIDER = "smtp"
@@ -102,7 +102,7 @@ def _smtp(settings: Any, channel: str) -> Iterator[None]:
 
 @contextmanager
 def _smpp(settings: Any, channel: str) -> Iterator[None]:
-    from tests.fakes.smpp import SmppFake
+    from fakes.smpp import SmppFake
 
     fake = SmppFake(system_id="bench", password="bench", auto_receipt=None).start()
     settings.NOTIFICATIONS_SMS_PROVIDER = "smpp"
@@ -116,7 +116,7 @@ def _smpp(settings: Any, channel: str) -> Iterator[None]:
 
 @contextmanager
 def _twilio(settings: Any, channel: str) -> Iterator[None]:
-    from tests.fakes.twilio import TwilioFake
+    from fakes.twilio import TwilioFake
 
     fake = TwilioFake().start()
     settings.NOTIFICATIONS_SMS_PROVIDER = "twilio"
@@ -175,7 +175,7 @@ def main() -> int:
     folder: Path | None = None
     try:
         if not os.environ.get("DATABASE_URL"):
-            from notifications_project.embedded import postgres_server
+            from notifications_project.launcher.servers import postgres_server
 
             folder = Path(tempfile.mkdtemp(prefix="bench-send-"))
             context = postgres_server(folder / "postgres")

@@ -46,7 +46,7 @@ class _Counter:
 
 
 def _smtp(counter: _Counter) -> tuple[int, Any]:
-    from tests.fakes.smtp import SmtpFake, _Handler
+    from fakes.smtp import SmtpFake, _Handler
 
     class Handler(_Handler):
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
@@ -62,7 +62,7 @@ def _smtp(counter: _Counter) -> tuple[int, Any]:
 
 
 def _smpp(counter: _Counter) -> tuple[int, Any]:
-    from tests.fakes.smpp import SmppFake
+    from fakes.smpp import SmppFake
 
     class Smsc(SmppFake):
         def _submit(self, session: Any, pdu: Any) -> None:
@@ -77,7 +77,7 @@ def _smpp(counter: _Counter) -> tuple[int, Any]:
 
 
 def _twilio(counter: _Counter) -> tuple[int, Any]:
-    from tests.fakes.twilio import TwilioFake
+    from fakes.twilio import TwilioFake
 
     class Gateway(TwilioFake):
         def __init__(self) -> None:

@@ -1,7 +1,7 @@
 """The system under test, started for one benchmark run in its production configuration.
 
-* PostgreSQL and Redis: private servers in the run's folder (``notifications_project.embedded``), with
-  fsync on and Redis's append-only file, as in production (``--smoke`` uses throwaway servers).
+* PostgreSQL and Redis: private servers in the run's folder (``notifications_project.launcher.servers``),
+  with fsync on and Redis's append-only file, as in production (``--smoke`` uses throwaway servers).
 * web: Granian serving the ASGI application, started as ``make run`` starts it (``web_command``), with
   ``DEBUG=false``, a real ``SECRET_KEY``, JWT authentication against a key set made for the run, no API
   rate limit (it would be the first thing measured), plain HTTP.
@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -37,6 +36,14 @@ from bench.sinks import (
     TWILIO_AUTH_TOKEN,
     SinkProcess,
 )
+from notifications_project.launcher.processes import (
+    Process,
+    beat_command,
+    stop_all,
+    web_command,
+    worker_command,
+)
+from notifications_project.launcher.servers import free_port, postgres_server, redis_server
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 ORG = "bench"
@@ -59,18 +66,16 @@ class Stack:
         self.web_workers = web_workers
         self.worker_concurrency = worker_concurrency
         self.env: dict[str, str] = {}
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.processes: dict[str, Process] = {}
         self.sinks: dict[str, SinkProcess] = {}
         self.base_url = ""
         self.idle_rss: dict[int, int] = {}
         self._exit = ExitStack()
-        self._logs: list[Any] = []
 
     # --- lifecycle ------------------------------------------------------------------------------------
 
     def start(self) -> None:
         from core.tokens import ensure_dev_keys
-        from notifications_project.embedded import free_port, postgres_server, redis_server, web_command
 
         self.run_dir.mkdir(parents=True, exist_ok=True)
         (self.run_dir / "logs").mkdir(exist_ok=True)
@@ -126,7 +131,6 @@ class Stack:
             "ANYMAIL_WEBHOOK_SECRET": f"{WEBHOOK_USER}:{WEBHOOK_PASSWORD}",
         }
         self._manage("migrate", "--noinput", "-v", "0")
-        python = sys.executable
         # The web server exactly as `make run` starts it (its limits at their defaults).
         self.env["WEB_CONCURRENCY"] = str(self.web_workers)
         self._spawn("web", web_command(self.env, host="127.0.0.1", port=port))
@@ -135,55 +139,22 @@ class Stack:
         for name, queue in (("worker", "celery"), ("sender", "sending")):
             self._spawn(
                 name,
-                [
-                    python,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "notifications_project",
-                    "worker",
+                worker_command(
                     "--queues",
                     queue,
-                    "--loglevel",
-                    "INFO",
                     "--concurrency",
                     str(self.worker_concurrency),
                     "--hostname",
                     f"{name}@%h",
-                ],
+                ),
             )
-        self._spawn(
-            "beat",
-            [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "notifications_project",
-                "beat",
-                "--loglevel",
-                "WARNING",
-                "--schedule",
-                str(self.run_dir / "celerybeat-schedule"),
-            ],
-        )
+        self._spawn("beat", beat_command(self.run_dir / "celerybeat-schedule", loglevel="WARNING"))
         self._wait_ready()
 
     def stop(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 20
-        for process in self.processes.values():
-            try:
-                process.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        stop_all(self.processes.values(), timeout=20)
         for sink in self.sinks.values():
             sink.stop()
-        for log in self._logs:
-            log.close()
         self._exit.close()
 
     def __enter__(self) -> Stack:
@@ -214,19 +185,16 @@ class Stack:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{log.read_text()[-3000:]}")
 
     def _spawn(self, name: str, command: list[str]) -> None:
-        log = (self.run_dir / "logs" / f"{name}.log").open("wb")
-        self._logs.append(log)
-        self.processes[name] = subprocess.Popen(
-            command, env=self.env, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        log = self.run_dir / "logs" / f"{name}.log"
+        self.processes[name] = Process(name, command, self.env, log=log).start()
 
     def _wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         web_ready = worker_ready = False
         while time.monotonic() < deadline:
             for name, process in self.processes.items():
-                if process.poll() is not None:
-                    tail = (self.run_dir / "logs" / f"{name}.log").read_text(errors="replace")[-3000:]
+                if process.returncode is not None:
+                    tail = process.output()[-3000:]
                     raise RuntimeError(f"{name} exited with {process.returncode}:\n{tail}")
             if not web_ready:
                 try:

@@ -357,7 +357,8 @@ def test_the_system_check_is_registered(settings: Any, jwks_file: Path) -> None:
 
 
 def test_the_embedded_default_generates_separate_development_keys_for_each_kind(tmp_path: Path) -> None:
-    from notifications_project.embedded import SHARED_ENV_KEYS, _dev_keys
+    from notifications_project.launcher.run import dev_keys as _dev_keys
+    from notifications_project.launcher.running_env import SHARED_ENV_KEYS
 
     env: dict[str, str] = {}
     _dev_keys(env, tmp_path / "keys")
@@ -371,7 +372,7 @@ def test_the_embedded_default_generates_separate_development_keys_for_each_kind(
 
 
 def test_the_embedded_default_keeps_the_operators_platform_keys_and_issuers(tmp_path: Path) -> None:
-    from notifications_project.embedded import _dev_keys
+    from notifications_project.launcher.run import dev_keys as _dev_keys
 
     env = {"NOTIFICATIONS_PLATFORM_JWKS_FILE": "/etc/notifications/platform-jwks.json"}
     _dev_keys(env, tmp_path / "keys")

@@ -12,7 +12,7 @@ import sys
 import pytest
 from django.test import Client
 
-from notifications_project.embedded import BASE_DIR
+from notifications_project.launcher import BASE_DIR
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.notifications_project.serving_urls")]
 

@@ -41,7 +41,7 @@ def test_health_reports_database_and_broker_up() -> None:
 
 @pytest.mark.django_db
 def test_health_is_503_when_the_broker_is_down(settings) -> None:
-    from notifications_project.embedded import free_port
+    from notifications_project.launcher.servers import free_port
 
     settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"
     response = Client().get("/health")

@@ -124,7 +124,7 @@ def test_non_http_urls_are_refused(url: str) -> None:
 
 
 def test_connection_refused_is_an_outbound_error() -> None:
-    from notifications_project.embedded import free_port
+    from notifications_project.launcher.servers import free_port
 
     with pytest.raises(OutboundRequestError) as error:
         guarded_request("GET", f"http://127.0.0.1:{free_port()}/", timeout=1)

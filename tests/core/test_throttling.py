@@ -38,7 +38,7 @@ def test_limits_are_counted_per_creator(settings, make_token) -> None:
 
 
 def test_limiter_fails_open_when_redis_is_down(settings, make_token) -> None:
-    from notifications_project.embedded import free_port
+    from notifications_project.launcher.servers import free_port
 
     settings.NOTIFICATIONS_RATE_LIMIT_PER_MINUTE = 1
     settings.CACHES = {

@@ -25,13 +25,13 @@ from opentelemetry.trace import SpanKind, format_trace_id
 import dispatch.tasks  # noqa: F401 - registers the tasks that are enqueued by name
 from core import tracing
 from core.logfilters import TraceContextFilter, add_trace_context_to_handlers
-from dispatch.services import callbacks
+from dispatch.services import callback_outbox
 from dispatch.services.callback_secrets import callback_secret_get_or_create
+from fakes.callback_receiver import CallbackReceiver
+from fakes.smtp import SmtpFake
+from fakes.twilio import TwilioFake
 from notifications_project.celery import app as celery_app
 from tests.dispatch.sending_support import fresh_providers, use_smtp_server
-from tests.fakes.callback_receiver import CallbackReceiver
-from tests.fakes.smtp import SmtpFake
-from tests.fakes.twilio import TwilioFake
 
 __all__ = ["fresh_providers"]
 API = "/notifications/api/v1"
@@ -58,7 +58,7 @@ def tasks_run_inline(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(celery_app, "send_task", send_task)
     # The callback kick is rate limited per process: an earlier test's kick must not swallow this one's.
-    monkeypatch.setattr(callbacks, "_last_kick", float("-inf"))
+    monkeypatch.setattr(callback_outbox, "_last_kick", float("-inf"))
 
 
 @pytest.fixture

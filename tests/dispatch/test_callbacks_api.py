@@ -12,13 +12,13 @@ from django.utils import timezone
 
 import dispatch.tasks  # noqa: F401 - registers the tasks that are enqueued by name
 from dispatch.models import CallbackDelivery, CallbackState
-from dispatch.services.callback_delivery import callbacks_deliver
+from dispatch.services.callback_posting import callbacks_deliver
 from dispatch.services.callback_secrets import callback_secret_get_or_create
 from dispatch.services.reports import sandbox_reports_deliver
+from fakes.callback_receiver import CallbackReceiver
 from notifications_project.celery import app as celery_app
 from orders.models import Order
 from tests.dispatch.sending_support import fresh_providers
-from tests.fakes.callback_receiver import CallbackReceiver
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_providers")]
 __all__ = ["fresh_providers"]

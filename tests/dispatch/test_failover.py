@@ -27,11 +27,11 @@ from dispatch.services.failover import (
     sms_providers_health_evaluate,
 )
 from dispatch.services.sending import notifications_send
+from fakes.smpp import SmppFake
+from fakes.twilio import TwilioFake
 from orders.models import OrderStatus, SmsNotification, SmsStatus
 from tests.dispatch.sending_support import fresh_providers
 from tests.factories import OrderFactory, SmsNotificationFactory
-from tests.fakes.smpp import SmppFake
-from tests.fakes.twilio import TwilioFake
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_providers")]
 __all__ = ["fresh_providers"]

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dispatch.services.expiry import email_expires_at, sms_expires_at
+from dispatch.services.order_claims import order_claim
 from dispatch.services.processing import (
-    order_claim,
     order_process,
     orders_process_due,
     processing_deadline,
@@ -39,7 +39,7 @@ def _no_broker(monkeypatch) -> None:
 @pytest.fixture
 def registry_down(settings) -> None:
     """The HTTP registry on a loopback port where nothing listens: every lookup is an outage."""
-    from notifications_project.embedded import free_port
+    from notifications_project.launcher.servers import free_port
 
     settings.NOTIFICATIONS_REGISTRY_BACKEND = "http"
     settings.NOTIFICATIONS_REGISTRY_URL = f"http://127.0.0.1:{free_port()}/register/"

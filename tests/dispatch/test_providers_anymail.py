@@ -9,10 +9,10 @@ from django.utils import timezone
 
 from dispatch.models import ProviderPause
 from dispatch.services.sending import notifications_send
+from fakes.postmark import PostmarkFake
 from orders.models import OrderStatus
 from tests.dispatch.sending_support import email_notification, fresh_providers
 from tests.factories import EmailTemplateFactory, OrderFactory
-from tests.fakes.postmark import PostmarkFake
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_providers")]
 __all__ = ["fresh_providers"]

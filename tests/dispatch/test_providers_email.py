@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from dispatch.models import AttemptOutcome, DeliveryAttempt, ProviderPause
 from dispatch.services.sending import notifications_send
+from fakes.smtp import SmtpFake
 from orders.models import Order, OrderStatus
 from tests.dispatch.sending_support import email_notification, fresh_providers, use_smtp_server
 from tests.factories import EmailTemplateFactory, OrderFactory
-from tests.fakes.smtp import SmtpFake
 
 pytestmark = [
     pytest.mark.django_db,

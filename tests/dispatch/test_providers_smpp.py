@@ -11,13 +11,15 @@ import time_machine
 from django.utils import timezone
 
 from dispatch.models import AttemptOutcome, DeliveryAttempt, DeliveryReport, ProviderPause, ReportState
-from dispatch.providers.smpp import SmppConfig, SmppReceiver, encode_sms
+from dispatch.providers.smpp.codec import encode_sms
+from dispatch.providers.smpp.link import SmppConfig
+from dispatch.providers.smpp.receiver import SmppReceiver
 from dispatch.services.reports import delivery_reports_retry
 from dispatch.services.sending import notifications_send
+from fakes.smpp import SmppFake
 from orders.models import OrderStatus
 from tests.dispatch.sending_support import fresh_providers, sms_notification, use_smsc
 from tests.factories import OrderFactory, SmsTemplateFactory
-from tests.fakes.smpp import SmppFake
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_providers")]
 __all__ = ["fresh_providers"]

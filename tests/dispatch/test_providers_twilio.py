@@ -11,10 +11,10 @@ from django.utils import timezone
 
 from dispatch.models import AttemptOutcome, DeliveryAttempt, ProviderPause
 from dispatch.services.sending import notifications_send
+from fakes.twilio import TwilioFake
 from orders.models import OrderStatus
 from tests.dispatch.sending_support import fresh_providers, sms_notification
 from tests.factories import OrderFactory, SmsTemplateFactory
-from tests.fakes.twilio import TwilioFake
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_providers")]
 __all__ = ["fresh_providers"]

@@ -14,6 +14,8 @@ from django.core.mail.backends.base import BaseEmailBackend
 
 from dispatch.models import AttemptOutcome, DeliveryAttempt, ProviderPause
 from dispatch.services.sending import notifications_send
+from fakes.smpp import SmppFake
+from fakes.smtp import SmtpFake
 from orders.models import EmailNotification, OrderStatus, SmsNotification
 from tests.dispatch.sending_support import fresh_providers, use_smsc, use_smtp_server
 from tests.factories import (
@@ -23,8 +25,6 @@ from tests.factories import (
     SmsNotificationFactory,
     SmsTemplateFactory,
 )
-from tests.fakes.smpp import SmppFake
-from tests.fakes.smtp import SmtpFake
 
 pytestmark = [
     pytest.mark.django_db,

@@ -9,10 +9,10 @@ import pytest
 from dispatch.models import AttemptOutcome, DeliveryAttempt
 from dispatch.providers import reset_providers
 from dispatch.services.sending import notifications_send
+from fakes.smpp import SmppFake
 from orders.models import OrderStatus, SmsNotification
 from tests.dispatch.sending_support import fresh_providers, sms_notification
 from tests.factories import OrderFactory
-from tests.fakes.smpp import SmppFake
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_providers")]
 __all__ = ["fresh_providers"]

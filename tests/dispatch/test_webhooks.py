@@ -10,8 +10,8 @@ from django.test import Client
 
 from dispatch.models import DeliveryReport, ReportState
 from dispatch.services.sending import notifications_send
+from fakes.twilio import TwilioFake
 from tests.dispatch.sending_support import email_notification, fresh_providers, sms_notification
-from tests.fakes.twilio import TwilioFake
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_providers")]
 __all__ = ["fresh_providers"]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.smtp import SmtpFake
+from fakes.smtp import SmtpFake
 from tests.faults.inprocess import TimedSmtp
 from tests.faults.support import RedisServer, Service
 

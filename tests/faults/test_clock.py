@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from notifications_project.embedded import free_port
+from notifications_project.launcher.servers import free_port
 from orders.models import EmailNotification, EmailStatus, Order, OrderStatus, Recipient
 from tests.dispatch.sending_support import fresh_providers
 from tests.factories import OrderFactory

@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from notifications_project.embedded import BASE_DIR, free_port
+from notifications_project.launcher import BASE_DIR
+from notifications_project.launcher.servers import free_port
 from tests.faults.support import (
     ApiClient,
     PrivatePostgres,

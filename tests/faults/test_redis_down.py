@@ -13,7 +13,7 @@ import logging
 import pytest
 from django.db import connection
 
-from notifications_project.embedded import free_port
+from notifications_project.launcher.servers import free_port
 from orders.models import (
     EmailNotification,
     EmailStatus,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 
-from notifications_project.embedded import adopt_running_env
+from notifications_project.launcher.running_env import adopt_running_env
 
 
 def test_commands_adopt_the_running_embedded_servers(tmp_path, monkeypatch) -> None:
@@ -46,7 +46,7 @@ def test_nothing_happens_without_a_running_embedded_default(tmp_path, monkeypatc
 
 SUPERVISOR = """
 import json, os, sys
-from notifications_project.embedded import RestartBackoff, supervise
+from notifications_project.launcher.processes import RestartBackoff, supervise
 backoff = lambda: RestartBackoff(first=0.2, most=1.0, stable_after=60.0)
 sys.exit(supervise(json.loads(sys.argv[1]), env=dict(os.environ), backoff=backoff, poll_seconds=0.05))
 """
@@ -107,7 +107,7 @@ def test_a_crashed_process_is_restarted_and_the_others_are_left_alone(tmp_path) 
 
 
 def test_restarts_back_off_up_to_the_most_and_start_over_after_a_stable_run() -> None:
-    from notifications_project.embedded import RestartBackoff
+    from notifications_project.launcher.processes import RestartBackoff
 
     backoff = RestartBackoff(first=1, most=30, stable_after=60)
 
@@ -121,7 +121,8 @@ def test_restarts_back_off_up_to_the_most_and_start_over_after_a_stable_run() ->
 
 def test_no_demo_token_is_minted_with_the_operators_own_key_set(tmp_path) -> None:
     """With NOTIFICATIONS_JWKS_FILE set and no development key, start-up used to crash in issue_token."""
-    from notifications_project.embedded import _token_lines, demo_token
+    from notifications_project.launcher.run import demo_token
+    from notifications_project.launcher.run import token_lines as _token_lines
 
     env = {**os.environ, "NOTIFICATIONS_JWKS_FILE": str(tmp_path / "operator-jwks.json")}
     env.pop("NOTIFICATIONS_JWT_SIGNING_KEY_FILE", None)
@@ -136,7 +137,7 @@ def test_the_demo_token_is_signed_by_the_development_key(tmp_path) -> None:
     import jwt
 
     from core.tokens import ensure_dev_keys
-    from notifications_project.embedded import demo_token
+    from notifications_project.launcher.run import demo_token
 
     ensure_dev_keys(tmp_path / "jwks.json", tmp_path / "dev.pem")
     env = {

@@ -18,7 +18,8 @@ import httpx
 import pytest
 from django.db import connection
 
-from notifications_project.embedded import free_port, web_command
+from notifications_project.launcher.processes import web_command
+from notifications_project.launcher.servers import free_port
 from tests.faults.support import Service, database_url, service_env, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)

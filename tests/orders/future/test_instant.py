@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 
 from dispatch.models import AttemptOutcome, DeliveryAttempt, ProviderPause, SandboxMessage
 from dispatch.services.reports import sandbox_reports_deliver
+from fakes.twilio import TwilioFake
 from orders.models import (
     EmailNotification,
     Order,
@@ -27,7 +28,6 @@ from orders.models import (
     StatusFeedEntry,
 )
 from templates.models import SmsTemplate
-from tests.fakes.twilio import TwilioFake
 from tests.orders.future.conftest import FUTURE, post_future
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_providers")]

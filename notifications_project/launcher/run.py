@@ -1,0 +1,143 @@
+"""``make run``: the whole service in the foreground on its embedded default.
+
+PostgreSQL and Redis under ``var/`` (data survives restarts), migrations, the demo staff user, development
+keys and a demo token, a banner saying how to use it; then web, a Celery worker and beat, supervised.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Mapping
+from contextlib import ExitStack
+from pathlib import Path
+
+from notifications_project.launcher import BASE_DIR
+from notifications_project.launcher.processes import service_commands, supervise
+from notifications_project.launcher.running_env import share_env
+from notifications_project.launcher.servers import missing_servers
+
+DEMO_USERNAME = "admin"
+DEMO_ORG = "ttd"
+
+
+def run() -> int:
+    """Run the whole service in the foreground on its embedded default."""
+    var_dir = Path(os.environ.get("NOTIFICATIONS_VAR_DIR", BASE_DIR / "var"))
+    var_dir.mkdir(parents=True, exist_ok=True)
+    port = os.environ.get("PORT", "8000")
+    # Loopback unless told otherwise: the embedded default is for one machine (HOST=0.0.0.0 to share it).
+    host = os.environ.get("HOST", "127.0.0.1")
+    # The demo registry goes only into the private PostgreSQL, never into a database the operator named.
+    own_database = not os.environ.get("DATABASE_URL")
+    with ExitStack() as stack:
+        env = missing_servers(stack, var_dir, throwaway=False)
+        env.setdefault("DEBUG", "true")
+        env.setdefault("PORT", port)
+        env.setdefault("NOTIFICATIONS_VAR_DIR", str(var_dir))
+        # Evening trials should see SMS go out: the embedded default lifts the daytime SMS window.
+        env.setdefault("NOTIFICATIONS_SMS_SEND_WINDOW", "anytime")
+        env.setdefault("SECRET_KEY", _secret_key(var_dir))
+        dev_keys(env, var_dir / "keys")
+        stack.callback(share_env(var_dir, env).unlink, missing_ok=True)
+        _manage("migrate", "--noinput", "-v", "0", env=env)
+        _manage("collectstatic", "--noinput", "-v", "0", env=env)
+        password = _demo_password(var_dir)
+        _manage("ensure_demo_user", f"--username={DEMO_USERNAME}", f"--password={password}", env=env)
+        _manage("ensure_groups", "-v", "0", env=env)
+        if own_database:
+            # First start only: into empty registry tables, never over entries edited or imported since.
+            _manage("import_contacts", "--demo", "--if-empty", env=env)
+        token = demo_token(env)
+        _print_banner(port=port, password=password, token=token, env=env)
+        return supervise(service_commands(env, host=host, port=port), env=env)
+    return 0
+
+
+def _manage(*args: str, env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, str(BASE_DIR / "manage.py"), *args], env=env, check=True, cwd=BASE_DIR)
+
+
+def _secret_key(var_dir: Path) -> str:
+    path = var_dir / "secret-key.txt"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _demo_password(var_dir: Path) -> str:
+    path = var_dir / "demo-password.txt"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(12))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def dev_keys(env: dict[str, str], keys: Path) -> None:
+    """Development key pairs for what the operator has not configured: one for the identity provider
+    (bearer tokens) and a separate one for the platform (platform access tokens), so that neither kind
+    of token is ever accepted as the other."""
+    from core.tokens import DEV_PLATFORM_KID, ensure_dev_keys
+
+    if not env.get("NOTIFICATIONS_JWKS_FILE"):
+        ensure_dev_keys(keys / "jwks.json", keys / "dev-signing-key.pem")
+        env["NOTIFICATIONS_JWKS_FILE"] = str(keys / "jwks.json")
+        env["NOTIFICATIONS_JWT_SIGNING_KEY_FILE"] = str(keys / "dev-signing-key.pem")
+    if not env.get("NOTIFICATIONS_PLATFORM_JWKS_FILE"):
+        ensure_dev_keys(
+            keys / "platform-jwks.json", keys / "platform-dev-signing-key.pem", kid=DEV_PLATFORM_KID
+        )
+        env["NOTIFICATIONS_PLATFORM_JWKS_FILE"] = str(keys / "platform-jwks.json")
+        env["NOTIFICATIONS_PLATFORM_SIGNING_KEY_FILE"] = str(keys / "platform-dev-signing-key.pem")
+        # Only the demo org's development platform tokens, unless the operator names others.
+        env.setdefault("NOTIFICATIONS_PLATFORM_TRUSTED_ISSUERS", DEMO_ORG)
+
+
+def demo_token(env: Mapping[str, str]) -> str | None:
+    """A 24-hour bearer token for the demo org, when a development signing key exists to mint it.
+
+    With the operator's own key set (NOTIFICATIONS_JWKS_FILE set, no development key next to it) the
+    service cannot mint tokens its verifier trusts: tokens then come from the operator's identity provider.
+    """
+    signing_key = env.get("NOTIFICATIONS_JWT_SIGNING_KEY_FILE")
+    if not signing_key or not Path(signing_key).is_file():
+        return None
+    return subprocess.run(
+        [sys.executable, str(BASE_DIR / "manage.py"), "issue_token", "--org", DEMO_ORG, "--expires", "86400"],
+        env=dict(env),
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=BASE_DIR,
+    ).stdout.strip()
+
+
+def token_lines(token: str | None, base: str, env: Mapping[str, str]) -> str:
+    if token is None:
+        return f"""  API tokens: bearer tokens come from your identity provider, verified against
+    {env.get("NOTIFICATIONS_JWKS_FILE")} (no development signing key, so no demo token).
+    curl -H "Authorization: Bearer $TOKEN" {base}/notifications/api/v1/whoami"""
+    return f"""  Demo API token (org {DEMO_ORG}, valid 24 h):
+    export TOKEN={token}
+    curl -H "Authorization: Bearer $TOKEN" {base}/notifications/api/v1/whoami"""
+
+
+def _print_banner(*, port: str, password: str, token: str | None, env: dict[str, str]) -> None:
+    base = f"http://localhost:{port}"
+    print(
+        f"""
+  Notification service is starting on {base}
+    health:     {base}/health
+    API docs:   {base}/notifications/api/v1/docs
+    admin:      {base}/admin/   user: {DEMO_USERNAME}   password: {password}
+    SMS window: {env.get("NOTIFICATIONS_SMS_SEND_WINDOW")} (the embedded default sends SMS at any hour)
+
+{token_lines(token, base, env)}
+
+  Press Ctrl-C to stop everything.
+""",
+        flush=True,
+    )
