@@ -9,7 +9,8 @@ exception's text or an ``extra`` field is masked before any handler writes it:
 * email addresses (``ola@example.no`` → ``[email]``).
 
 It is attached to every handler in ``LOGGING`` and, in Celery workers (which set up their own handlers),
-to the worker's and the task logger's handlers.
+to the worker's and the task logger's handlers. :class:`TraceContextFilter` goes beside it: it gives each
+record the ids of the trace and span it was logged in (see ``core.tracing``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
+
+from core.tracing import tracing_enabled
 
 # Not part of a longer run of digits, letters or an id (a UUID's last group can be all digits).
 _NIN = re.compile(r"(?<![0-9A-Za-z_-])\d{11}(?![0-9A-Za-z_-])")
@@ -57,8 +60,33 @@ class PersonalDataFilter(logging.Filter):
         return True
 
 
+class TraceContextFilter(logging.Filter):
+    """Sets ``trace_id`` and ``span_id`` (hex, as tracing back ends show them) on every record; empty
+    outside a span or with tracing off, so a format may always name them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.trace_id = record.span_id = ""
+        if tracing_enabled():
+            from opentelemetry import trace
+
+            context = trace.get_current_span().get_span_context()
+            if context.is_valid:
+                record.trace_id = trace.format_trace_id(context.trace_id)
+                record.span_id = trace.format_span_id(context.span_id)
+        return True
+
+
+def _add_once(kind: type[logging.Filter], logger: logging.Logger | None) -> None:
+    for handler in (logger or logging.getLogger()).handlers:
+        if not any(isinstance(existing, kind) for existing in handler.filters):
+            handler.addFilter(kind())
+
+
 def add_to_handlers(logger: logging.Logger | None = None, **_: Any) -> None:
     """Attach the filter to every handler of ``logger`` (the root logger by default), once."""
-    for handler in (logger or logging.getLogger()).handlers:
-        if not any(isinstance(existing, PersonalDataFilter) for existing in handler.filters):
-            handler.addFilter(PersonalDataFilter())
+    _add_once(PersonalDataFilter, logger)
+
+
+def add_trace_context_to_handlers(logger: logging.Logger | None = None, **_: Any) -> None:
+    """Attach :class:`TraceContextFilter` to every handler of ``logger`` (by default the root), once."""
+    _add_once(TraceContextFilter, logger)

@@ -11,13 +11,13 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import repeat
 from typing import Any
 
 import httpx
@@ -214,8 +214,13 @@ def callbacks_deliver(*, time_budget: float = 60.0) -> DeliverSummary:
                 break
             summary.claimed += len(batch)
             signing = callback_signing_secrets(creators={row.creator for row in batch})
-            # Only the POSTs run in threads; every database access stays on this thread's connection.
-            results = list(pool.map(_post, repeat(client), batch, [signing[row.creator] for row in batch]))
+            # Only the POSTs run in threads; every database access stays on this thread's connection. Each
+            # POST runs in a copy of this thread's context, so it belongs to this task's trace.
+            posts = [
+                pool.submit(contextvars.copy_context().run, _post, client, row, signing[row.creator])
+                for row in batch
+            ]
+            results = [post.result() for post in posts]
             _record(results, summary)
             if len(batch) < limit:
                 break

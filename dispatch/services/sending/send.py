@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 
+from core import tracing
 from dispatch.models import Channel
 from dispatch.providers import email_provider, sms_provider
 from dispatch.providers.base import Outcome, Provider, ProviderError
@@ -103,7 +104,17 @@ def notifications_send_channel(*, channel: str, deadline: float) -> SendSummary:
 def _send_batch(*, provider: Provider[Any], channel: str, claimed: Sequence[Claimed]) -> SendSummary:
     by_id = {item.message.notification_id: item for item in claimed}
     summary = SendSummary(claimed=len(claimed))
-    with _Lease(channel=channel, claim_id=claimed[0].claim_id, ids=set(by_id)) as lease:
+    # One span per batch for every provider: SMTP and SMPP have no instrumentation of their own, and an HTTP
+    # provider's requests nest under it. Names and counts only, never recipients.
+    attributes: dict[str, tracing.AttributeValue] = {
+        "notifications.channel": channel,
+        "notifications.provider": provider.name,
+        "notifications.count": len(claimed),
+    }
+    with (
+        tracing.span("notifications.send_batch", attributes),
+        _Lease(channel=channel, claim_id=claimed[0].claim_id, ids=set(by_id)) as lease,
+    ):
         seen = _send_claimed(provider=provider, channel=channel, by_id=by_id, lease=lease, summary=summary)
     if len(seen) < len(claimed):
         # Taken over mid-batch: what this worker still holds and never sent goes back at once.
