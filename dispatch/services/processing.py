@@ -58,6 +58,7 @@ from dispatch.services.generation import (
     lookup_numbers,
     recipient_resolve,
 )
+from dispatch.shutdown import stop_requested
 from orders.feed import status_feed_record
 from orders.models import NotificationChannel, Order, OrderStatus, Recipient
 from orders.registry import get_registry
@@ -404,7 +405,8 @@ def orders_process_due(*, limit: int = 100, budget_seconds: float = 60.0) -> int
     """
     started = time.monotonic()
     processed = 0
-    while processed < limit and time.monotonic() - started < budget_seconds:
+    # A worker asked to stop (SIGTERM) finishes the order in hand and claims no other.
+    while processed < limit and time.monotonic() - started < budget_seconds and not stop_requested():
         claim = order_claim_next()
         if claim is None:
             break

@@ -45,6 +45,7 @@ from dispatch.services.callbacks import callbacks_record_notifications
 from dispatch.services.failover import sms_provider_choose, sms_providers
 from dispatch.services.metrics import SendObservation, counters_flush, sends_record
 from dispatch.services.window import sms_send_window_is_open
+from dispatch.shutdown import stop_requested
 from orders.models import (
     EmailNotification,
     EmailStatus,
@@ -344,7 +345,8 @@ def notifications_send(*, channel: str | None = None, time_budget: float | None 
     deadline = time.monotonic() + budget
     runs = [_ChannelRun(name) for name in channels]
     try:
-        while time.monotonic() < deadline:
+        # A worker asked to stop (SIGTERM) ends the run here, between batches: nothing is left in flight.
+        while time.monotonic() < deadline and not stop_requested():
             # Another round only while some channel had a full batch: more may be waiting there.
             full = [run.step() for run in runs if not run.stopped]
             if not any(full):
@@ -403,7 +405,7 @@ def notifications_send_channel(*, channel: str, deadline: float) -> SendSummary:
     """Claim and send batches on one channel; stop when empty, every provider paused, or past ``deadline``."""
     run = _ChannelRun(channel)
     try:
-        while time.monotonic() < deadline and run.step():
+        while time.monotonic() < deadline and not stop_requested() and run.step():
             pass
     finally:
         run.close()
