@@ -7,7 +7,7 @@ from celery.signals import task_prerun, worker_process_init, worker_shutting_dow
 from dispatch.shutdown import stop_on_sigterm, stop_request
 
 # Importing the task modules registers their tasks with Celery.
-from dispatch.tasks import callbacks, maintenance, processing, sending  # noqa: F401
+from dispatch.tasks import maintenance, processing, sending, status_callbacks  # noqa: F401
 
 
 # Warm shutdown (SIGTERM): the run in hand finishes its batch and takes no more (dispatch/shutdown.py).
