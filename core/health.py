@@ -1,4 +1,9 @@
-"""`GET /health`: the state of PostgreSQL and the broker, 200 when both answer, 503 otherwise.
+"""`GET /health`: the state of PostgreSQL and the broker, 200 when both answer, 503 otherwise (readiness).
+`GET /health/live`: 200 as long as the process answers HTTP at all (liveness); it touches nothing.
+
+A load balancer routes by ``/health``: an instance that cannot reach the database or the broker should get
+no requests. A process manager restarts by ``/health/live``: a database outage is not cured by restarting
+every web process, so liveness must not depend on anything outside the process.
 
 The body also says which release answers (``version``) and how many of its migrations the database has
 not applied yet (``migrations.pending``). Pending migrations are shown but do not make the service
@@ -102,3 +107,9 @@ def health(request: HttpRequest) -> JsonResponse:
         "migrations": {"pending": pending_migrations.count() if checks["database"] else None},
     }
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+@require_GET
+def live(request: HttpRequest) -> JsonResponse:
+    """Liveness: the process serves requests. No database, no broker, no migration count."""
+    return JsonResponse({"status": "alive", "version": service_version()})

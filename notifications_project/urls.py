@@ -5,7 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
-from core.health import health
+from core.health import health, live
 from core.views import WhoAmIView
 from dispatch.prometheus import metrics_view
 
@@ -13,6 +13,7 @@ API_PREFIX = "notifications/api/v1/"
 
 urlpatterns = [
     path("health", health, name="health"),
+    path("health/live", live, name="health-live"),
     path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path(f"{API_PREFIX}whoami", WhoAmIView.as_view(), name="whoami"),

@@ -32,6 +32,7 @@ from dispatch.callback_format import EVENT_ID_HEADER, SIGNATURE_HEADER, body_byt
 from dispatch.models import CallbackAttempt, CallbackDelivery, CallbackState
 from dispatch.services.callback_secrets import callback_signing_secrets
 from dispatch.services.metric_counters import callbacks_record
+from dispatch.shutdown import stop_requested
 
 logger = logging.getLogger(__name__)
 
@@ -208,7 +209,8 @@ def callbacks_deliver(*, time_budget: float = 60.0) -> DeliverSummary:
         GuardedClient(timeout=settings.NOTIFICATIONS_CALLBACK_TIMEOUT_SECONDS) as client,
         ThreadPoolExecutor(max_workers=max(1, settings.NOTIFICATIONS_CALLBACK_CONCURRENCY)) as pool,
     ):
-        while time.monotonic() < deadline:
+        # A worker asked to stop (SIGTERM) records the batch in hand and claims no other.
+        while time.monotonic() < deadline and not stop_requested():
             batch = callbacks_claim(limit=limit)
             if not batch:
                 break

@@ -57,6 +57,7 @@ from dispatch.services.generation import (
     recipient_resolve,
 )
 from dispatch.services.order_claims import Claim, ClaimLost, order_claim, order_claim_next, order_fenced
+from dispatch.shutdown import stop_requested
 from orders.feed import status_feed_record
 from orders.models import NotificationChannel, Order, OrderStatus, Recipient
 from orders.registry import get_registry
@@ -324,7 +325,8 @@ def orders_process_due(*, limit: int = 100, budget_seconds: float = 60.0) -> int
     """
     started = time.monotonic()
     processed = 0
-    while processed < limit and time.monotonic() - started < budget_seconds:
+    # A worker asked to stop (SIGTERM) finishes the order in hand and claims no other.
+    while processed < limit and time.monotonic() - started < budget_seconds and not stop_requested():
         claim = order_claim_next()
         if claim is None:
             break

@@ -217,7 +217,7 @@ def test_every_route_of_the_service_is_known_to_need_credentials_or_to_be_public
             continue  # the admin site; see test_admin_security
         if route.is_api and route.is_drf:
             continue  # the matrix above
-        if route.name in {"health", "webhook-twilio", "webhook-anymail", "metrics"}:
+        if route.name in {"health", "health-live", "webhook-twilio", "webhook-anymail", "metrics"}:
             continue  # read-only probes, and webhooks with their own credentials (test_webhooks)
         unknown.append(route.route)
     assert not unknown, f"routes with no known access rule: {unknown}"

@@ -86,3 +86,20 @@ def test_pending_migrations_are_shown_and_the_service_stays_healthy(migrator) ->
     # ... and counted again once it has.
     pending_migrations.recheck_seconds = 0
     assert Client().get("/health").json()["migrations"] == {"pending": 0}
+
+
+@pytest.mark.django_db
+def test_liveness_answers_without_asking_the_database_or_the_broker(settings) -> None:
+    from notifications_project.launcher.servers import free_port
+
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens: /health says 503
+    assert Client().get("/health").status_code == 503
+    with CaptureQueriesContext(connection) as queries:
+        response = Client().get("/health/live")
+    assert response.status_code == 200
+    assert response.json() == {"status": "alive", "version": _released_version()}
+    assert queries.captured_queries == []
+
+
+def test_liveness_is_read_only() -> None:
+    assert Client().post("/health/live").status_code == 405

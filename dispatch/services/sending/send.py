@@ -19,6 +19,7 @@ from dispatch.services.metric_counters import counters_flush
 from dispatch.services.sending.claim import Claimed, notifications_claim
 from dispatch.services.sending.lease import _give_back, _Lease
 from dispatch.services.sending.record import RECORD_CHUNK, SendSummary, _record
+from dispatch.shutdown import stop_requested
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,8 @@ def notifications_send(*, channel: str | None = None, time_budget: float | None 
     deadline = time.monotonic() + budget
     runs = [_ChannelRun(name) for name in channels]
     try:
-        while time.monotonic() < deadline:
+        # A worker asked to stop (SIGTERM) ends the run here, between batches: nothing is left in flight.
+        while time.monotonic() < deadline and not stop_requested():
             # Another round only while some channel had a full batch: more may be waiting there.
             full = [run.step() for run in runs if not run.stopped]
             if not any(full):
@@ -94,7 +96,7 @@ def notifications_send_channel(*, channel: str, deadline: float) -> SendSummary:
     """Claim and send batches on one channel; stop when empty, every provider paused, or past ``deadline``."""
     run = _ChannelRun(channel)
     try:
-        while time.monotonic() < deadline and run.step():
+        while time.monotonic() < deadline and not stop_requested() and run.step():
             pass
     finally:
         run.close()
