@@ -86,3 +86,14 @@ def test_pending_migrations_are_shown_and_the_service_stays_healthy(migrator) ->
     # ... and counted again once it has.
     pending_migrations.recheck_seconds = 0
     assert Client().get("/health").json()["migrations"] == {"pending": 0}
+
+
+@pytest.mark.django_db
+def test_health_answers_a_probe_by_an_address_not_in_allowed_hosts(settings) -> None:
+    """A load balancer probes the instance's own address; other paths still validate the Host header."""
+    settings.ALLOWED_HOSTS = ["notifications.example.org"]
+    client = Client(HTTP_HOST="10.1.2.3:8000")
+
+    assert client.get("/health").status_code == 200
+    assert client.get("/notifications/api/v1/whoami").status_code == 400
+    assert client.post("/health").status_code == 405
