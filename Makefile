@@ -22,8 +22,8 @@ run: install ## Run the service on its embedded default (private PostgreSQL + Re
 test: install ## Run ruff, mypy, migration and schema checks and the test suite on throwaway servers
 	$(PY) -m notifications_project.embedded test $(PYTEST_ARGS)
 
-lint: install ## Lint and type-check only
-	$(PY) -m ruff check . && $(PY) -m ruff format --check . && $(PY) -m mypy core notifications_project orders dispatch templates
+lint: install ## Lint, type-check and check the import contracts
+	$(PY) -m ruff check . && $(PY) -m ruff format --check . && $(PY) -m mypy core notifications_project orders dispatch templates && $(VENV)/bin/lint-imports --no-cache
 
 fmt: install ## Format the code
 	$(PY) -m ruff format . && $(PY) -m ruff check --fix .

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.auth import ServiceOwner
-from core.problems import PROBLEM_CONTENT_TYPE
+from core.openapi import access_problems
 
 _PROBLEM = inline_serializer(
     "WhoAmIProblem",
@@ -33,13 +33,11 @@ class WhoAmIView(APIView):
                     "platformAccessToken": serializers.BooleanField(),
                 },
             ),
-            (401, PROBLEM_CONTENT_TYPE): OpenApiResponse(
-                _PROBLEM, "The token is missing, invalid or expired."
+            **access_problems(
+                _PROBLEM,
+                forbidden="The token lacks the notifications scope or the organisation claim.",
+                throttled="Too many requests; see Retry-After.",
             ),
-            (403, PROBLEM_CONTENT_TYPE): OpenApiResponse(
-                _PROBLEM, "The token lacks the notifications scope or the organisation claim."
-            ),
-            (429, PROBLEM_CONTENT_TYPE): OpenApiResponse(_PROBLEM, "Too many requests; see Retry-After."),
         }
     )
     def get(self, request: Request) -> Response:

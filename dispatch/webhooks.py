@@ -32,8 +32,10 @@ from django.views.decorators.http import require_POST
 
 from core.problems import DependencyUnavailable, problem_json
 from dispatch.providers import twilio
+from dispatch.providers.base import IncomingReport
 from dispatch.providers.email import map_anymail_event
-from dispatch.services.reports import IncomingReport, delivery_report_receive, delivery_reports_receive
+from dispatch.services.report_batches import delivery_reports_receive
+from dispatch.services.reports import delivery_report_receive
 
 logger = logging.getLogger(__name__)
 

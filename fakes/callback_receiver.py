@@ -12,7 +12,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from dispatch.callbacks import SIGNATURE_HEADER, signature_verify
+from dispatch.callback_format import SIGNATURE_HEADER, signature_verify
 
 
 class CallbackReceiver:

@@ -25,7 +25,7 @@ from typing import Any
 
 import smpplib.smpp
 
-from dispatch.providers.smpp import decode_short_message
+from dispatch.providers.smpp.codec import decode_short_message
 
 
 class _Sequencer:

@@ -7,7 +7,7 @@ from rest_framework.permissions import AllowAny
 
 from core.health import health
 from core.views import WhoAmIView
-from dispatch.metrics import metrics_view
+from dispatch.prometheus import metrics_view
 
 API_PREFIX = "notifications/api/v1/"
 
@@ -29,6 +29,8 @@ urlpatterns = [
         name="swagger-ui",
     ),
     path(f"{API_PREFIX}webhooks/", include("dispatch.urls")),
+    # The future API's instant orders: the pipeline sends them while the client waits.
+    path(f"{API_PREFIX}future/", include("dispatch.api.urls")),
     path(API_PREFIX, include("orders.urls")),
 ]
 

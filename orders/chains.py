@@ -42,14 +42,13 @@ from orders.registry.base import (
     RegistryUnavailable,
 )
 from orders.services import (
-    EmailTemplateData,
     RecipientData,
-    SmsTemplateData,
     order_enqueue_if_due,
     order_insert,
     order_sms_part_count,
     recipient_lookup_summarise,
 )
+from templates.records import EmailTemplateData, SmsTemplateData
 
 logger = logging.getLogger(__name__)
 
@@ -177,6 +176,19 @@ def chain_receipt_body(chain_id: UUID, main: Order, reminders: Sequence[Order] =
     return {"notificationOrderId": str(chain_id), "notification": notification}
 
 
+def order_chain_insert(
+    *, creator: str, idempotency_id: str, chain_type: str, raw: dict[str, Any], now: datetime
+) -> OrderChain:
+    """The chain row of a new request (no receipt yet); the unique idempotencyId makes a duplicate fail."""
+    return OrderChain.objects.create(
+        creator=creator,
+        idempotency_id=idempotency_id,
+        type=chain_type,
+        request=storable_request(raw),
+        created_at=now,
+    )
+
+
 def _replay(creator: str, idempotency_id: str, chain_type: str) -> ChainReceipt | None:
     chain = (
         OrderChain.objects.filter(creator=creator, idempotency_id=idempotency_id, type=chain_type)
@@ -225,12 +237,12 @@ def chain_create(
     main_time = request.main.requested_send_time or now
     try:
         with transaction.atomic():
-            chain = OrderChain.objects.create(
+            chain = order_chain_insert(
                 creator=creator,
                 idempotency_id=request.idempotency_id,
-                type=OrderChain.Type.NOTIFICATION,
-                request=storable_request(request.raw),
-                created_at=now,
+                chain_type=OrderChain.Type.NOTIFICATION,
+                raw=request.raw,
+                now=now,
             )
             orders: list[Order] = []
             for index, (shipment, lookup) in enumerate(zip(shipments, lookups, strict=True)):

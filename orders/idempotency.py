@@ -28,6 +28,10 @@ from orders.models import IdempotencyKey, Order
 
 logger = logging.getLogger(__name__)
 
+# The request header carrying the client's key, and the response header marking a replayed response.
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+
 MAX_KEY_LENGTH = 255
 # An in-flight key older than this belongs to a request that died; another request may take it over.
 IN_FLIGHT_LEASE = timedelta(seconds=60)

@@ -7,8 +7,8 @@
 2. One transaction stores the chain (no receipt yet), an order of type ``Instant`` in ``Processed``
    (sending time policy Anytime, send time now) and its one notification already claimed (``Sending``,
    attempt 1), so the pipeline never sends it twice and the send is recorded like any other.
-3. After commit, outside any transaction, the configured sender (``NOTIFICATIONS_INSTANT_SENDER``: the
-   pipeline's provider of the channel and its recording of attempt and result) sends it.
+3. After commit, outside any transaction, the pipeline sends it (``dispatch.services.instant``, which
+   drives these steps: this module owns the order, the pipeline the sending).
 4. Accepted: the receipt is stored and returned (201); delivery reports and completion follow as for
    every notification. Anything else: the order is deleted again, so a retry with the same idempotencyId
    sends anew, as the reference stores nothing on failure; the delivery attempt stays in the attempt log
@@ -20,16 +20,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID, uuid4
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from core.problems import ConflictError
-from orders.chains import ChainReceipt, TemporaryFailure, chain_receipt_body, storable_request
+from orders.chains import ChainReceipt, TemporaryFailure, chain_receipt_body, order_chain_insert
 from orders.idempotency import IN_FLIGHT_LEASE, RETRY_AFTER_SECONDS
 from orders.models import (
     EmailNotification,
@@ -39,12 +38,13 @@ from orders.models import (
     OrderChain,
     OrderStatus,
     OrderType,
-    Recipient,
     SendingTimePolicy,
     SmsNotification,
     SmsStatus,
 )
+from orders.services import RecipientData, order_insert
 from templates.models import EmailTemplate, SmsTemplate
+from templates.records import EmailTemplateData, SmsTemplateData
 from templates.sms import sms_part_count
 
 logger = logging.getLogger(__name__)
@@ -56,35 +56,28 @@ EMAIL_TIME_TO_LIVE = timedelta(hours=48)
 @dataclass(frozen=True)
 class InstantSms:
     phone_number: str
-    body: str
     time_to_live_seconds: int
-    sender: str | None = None
+    template: SmsTemplateData
 
 
 @dataclass(frozen=True)
 class InstantEmail:
     email_address: str
-    subject: str
-    body: str
-    content_type: str = "Plain"
-    sender: str | None = None
+    template: EmailTemplateData
 
 
 @dataclass(frozen=True)
-class InstantSendResult:
-    """What the sender made of the one message."""
+class InstantOrder:
+    """A stored instant order whose one notification is claimed (Sending) and waits to be sent."""
 
-    accepted: bool
-    status: str  # the notification's status afterwards
-    error: str = ""
-    # False when the provider refused the message for good: sending it again cannot help.
-    retryable: bool = True
+    chain_id: UUID
+    order: Order
+    notification_id: UUID
+    creator: str
 
-
-class InstantSender(Protocol):
-    def __call__(self, *, channel: str, notification_id: UUID) -> InstantSendResult:
-        """Send the claimed (Sending) notification now and record the attempt; never raise for a refusal."""
-        ...
+    @property
+    def channel(self) -> str:
+        return self.order.notification_channel
 
 
 class InstantOrderInFlight(ConflictError):
@@ -94,11 +87,6 @@ class InstantOrderInFlight(ConflictError):
 
 class InstantSendFailed(TemporaryFailure):
     """The provider did not take the message; nothing is kept but the attempt's log row."""
-
-
-def get_instant_sender() -> InstantSender:
-    sender: InstantSender = import_string(settings.NOTIFICATIONS_INSTANT_SENDER)
-    return sender
 
 
 def _existing(creator: str, idempotency_id: str) -> ChainReceipt | None:
@@ -137,28 +125,34 @@ def _insert(
     raw: dict[str, Any],
 ) -> tuple[OrderChain, Order, UUID]:
     now = timezone.now()
-    if senders_reference is not None and not senders_reference.strip():
-        senders_reference = None
-    chain = OrderChain.objects.create(
-        creator=creator,
-        idempotency_id=idempotency_id,
-        type=OrderChain.Type.INSTANT,
-        request=storable_request(raw),
-        created_at=now,
+    chain = order_chain_insert(
+        creator=creator, idempotency_id=idempotency_id, chain_type=OrderChain.Type.INSTANT, raw=raw, now=now
     )
-    common: dict[str, Any] = {
-        "creator": creator,
-        "type": OrderType.INSTANT,
-        "chain": chain,
-        "senders_reference": senders_reference,
-        "requested_send_time": now,
-        "sending_time_policy": SendingTimePolicy.ANYTIME,
-        "status": OrderStatus.PROCESSED,
-        "status_changed_at": now,
-    }
+    sms = message if isinstance(message, InstantSms) else None
+    email = message if isinstance(message, InstantEmail) else None
+    order = order_insert(
+        creator=creator,
+        notification_channel=NotificationChannel.SMS if sms else NotificationChannel.EMAIL,
+        recipients=[
+            RecipientData(mobile_number=sms.phone_number)
+            if sms
+            else RecipientData(email_address=email.email_address if email else None)
+        ],
+        requested_send_time=now,
+        now=now,
+        lookup=None,
+        senders_reference=senders_reference,
+        sms_template=sms.template if sms else None,
+        email_template=email.template if email else None,
+        sending_time_policy=SendingTimePolicy.ANYTIME,
+        order_type=OrderType.INSTANT,
+        chain=chain,
+        status=OrderStatus.PROCESSED,
+    )
     # The notification is born claimed: the batch sender only takes New rows, so it never sends it too.
     # The lease is renewed while the request sends it; if the web process dies, the sweep takes it back.
     claimed: dict[str, Any] = {
+        "order": order,
         "recipient_position": 0,
         "status_changed_at": now,
         "claimed_at": now,
@@ -166,37 +160,19 @@ def _insert(
         "lease_until": now + timedelta(seconds=settings.NOTIFICATIONS_SEND_LEASE_SECONDS),
         "attempts": 1,
     }
-    if isinstance(message, InstantSms):
-        template = SmsTemplate.objects.create(
-            sender_number=message.sender or settings.NOTIFICATIONS_DEFAULT_SMS_SENDER, body=message.body
-        )
-        order = Order.objects.create(
-            notification_channel=NotificationChannel.SMS, sms_template=template, **common
-        )
-        Recipient.objects.create(order=order, position=0, mobile_number=message.phone_number)
+    if sms is not None:
         notification_id = SmsNotification.objects.create(
-            order=order,
-            mobile_number=message.phone_number,
+            mobile_number=sms.phone_number,
             status=SmsStatus.SENDING,
             sending_time_policy=SendingTimePolicy.ANYTIME,
-            parts=sms_part_count(message.body),
-            expires_at=now + timedelta(seconds=message.time_to_live_seconds),
+            parts=sms_part_count(sms.template.body),
+            expires_at=now + timedelta(seconds=sms.time_to_live_seconds),
             **claimed,
         ).id
     else:
-        email_template = EmailTemplate.objects.create(
-            from_address=message.sender or settings.NOTIFICATIONS_DEFAULT_EMAIL_FROM,
-            subject=message.subject,
-            body=message.body,
-            content_type=message.content_type,
-        )
-        order = Order.objects.create(
-            notification_channel=NotificationChannel.EMAIL, email_template=email_template, **common
-        )
-        Recipient.objects.create(order=order, position=0, email_address=message.email_address)
+        assert email is not None
         notification_id = EmailNotification.objects.create(
-            order=order,
-            to_address=message.email_address,
+            to_address=email.email_address,
             status=EmailStatus.SENDING,
             expires_at=now + EMAIL_TIME_TO_LIVE,
             **claimed,
@@ -215,32 +191,18 @@ def _discard(chain_id: UUID) -> None:
         SmsTemplate.objects.filter(id__in=[sms for _, _, sms in orders if sms is not None]).delete()
 
 
-def _failure_detail(channel: str, result: InstantSendResult) -> str:
-    kind = "email" if channel == NotificationChannel.EMAIL else "SMS"
-    if result.retryable:
-        return (
-            f"The {kind} could not be sent now ({result.error or result.status}); nothing was kept. "
-            "Try again with the same idempotencyId."
-        )
-    return (
-        f"The {kind} provider refused the message ({result.status}: {result.error}); nothing was kept. "
-        "Sending it again will fail the same way."
-    )
-
-
-def instant_order_create(
+def instant_order_register(
     *,
     creator: str,
     idempotency_id: str,
     message: InstantSms | InstantEmail,
     senders_reference: str | None = None,
     raw: dict[str, Any] | None = None,
-    sender: InstantSender | None = None,
-) -> ChainReceipt:
-    """Send one message now and keep it as an instant order; or return the earlier request's receipt.
+) -> ChainReceipt | InstantOrder:
+    """The earlier request's receipt, or the new instant order with its notification claimed for sending.
 
-    Raises InstantSendFailed (503) when the provider does not take the message, InstantOrderInFlight
-    (409) while an earlier request with the same idempotencyId is still sending.
+    Commits before it returns, so the caller can send with no transaction open. Raises
+    InstantOrderInFlight (409) while an earlier request with the same idempotencyId is still sending.
     """
     for _ in range(3):  # a failed concurrent request may delete its chain between our two steps
         existing = _existing(creator, idempotency_id)
@@ -255,30 +217,26 @@ def instant_order_create(
                     message=message,
                     raw=raw or {},
                 )
-            break
+            return InstantOrder(
+                chain_id=chain.id, order=order, notification_id=notification_id, creator=creator
+            )
         except IntegrityError:
             continue  # a concurrent request with this idempotencyId stored its chain first
-    else:
-        raise InstantOrderInFlight("The idempotencyId is contended; retry shortly.")
+    raise InstantOrderInFlight("The idempotencyId is contended; retry shortly.")
 
-    channel = order.notification_channel
-    # A network call: the rows are committed and no transaction is open.
-    try:
-        result = (sender or get_instant_sender())(channel=channel, notification_id=notification_id)
-    except Exception:
-        logger.exception("instant send failed unexpectedly", extra={"order_id": str(order.id)})
-        result = InstantSendResult(accepted=False, status="Failed", error="internal error")
-    if not result.accepted:
-        _discard(chain.id)
-        logger.warning(
-            "instant %s not sent (%s: %s); answered 503",
-            channel,
-            result.status,
-            result.error,
-            extra={"order_id": str(order.id), "creator": creator},
-        )
-        raise InstantSendFailed(_failure_detail(channel, result))
-    body = chain_receipt_body(chain.id, order)
-    OrderChain.objects.filter(id=chain.id, receipt__isnull=True).update(receipt=body)
-    logger.info("instant %s sent", channel, extra={"order_id": str(order.id), "creator": creator})
-    return ChainReceipt(chain_id=chain.id, body=body, created=True)
+
+def instant_order_accept(pending: InstantOrder) -> ChainReceipt:
+    """The provider took the message: store the receipt (a repeat is answered with it) and return it."""
+    body = chain_receipt_body(pending.chain_id, pending.order)
+    OrderChain.objects.filter(id=pending.chain_id, receipt__isnull=True).update(receipt=body)
+    logger.info(
+        "instant %s sent",
+        pending.channel,
+        extra={"order_id": str(pending.order.id), "creator": pending.creator},
+    )
+    return ChainReceipt(chain_id=pending.chain_id, body=body, created=True)
+
+
+def instant_order_discard(pending: InstantOrder) -> None:
+    """The message was not sent: delete the order, so a retry with the same idempotencyId sends anew."""
+    _discard(pending.chain_id)

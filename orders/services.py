@@ -9,12 +9,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from django.conf import settings
+from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 
 from core.problems import ApplicationError, ConflictError
-from notifications_project import celery_app
 from orders.feed import status_feed_record
 from orders.idempotency import IdempotencyClaim, idempotency_complete
 from orders.models import (
@@ -29,7 +28,7 @@ from orders.models import (
 from orders.registry import get_registry
 from orders.registry.base import ContactRegistry, RegistryUnavailable
 from orders.selectors import order_get_with_status
-from templates.models import EmailTemplate, SmsTemplate
+from templates.records import EmailTemplateData, SmsTemplateData, email_template_create, sms_template_create
 from templates.sms import sms_part_count
 
 logger = logging.getLogger(__name__)
@@ -51,20 +50,6 @@ class RecipientData:
     mobile_number: str | None = None
     organization_number: str | None = None
     national_identity_number: str | None = None
-
-
-@dataclass(frozen=True)
-class EmailTemplateData:
-    subject: str
-    body: str
-    content_type: str = "Plain"
-    from_address: str | None = None
-
-
-@dataclass(frozen=True)
-class SmsTemplateData:
-    body: str
-    sender_number: str | None = None
 
 
 class LookupStatus:
@@ -191,7 +176,8 @@ def _sending_time_policy(channel: str) -> str:
 def _enqueue_processing(order_id: UUID) -> None:
     """Fast path to the pipeline; if the broker is down the due-order sweep finds the order anyway."""
     try:
-        celery_app.send_task(ORDER_PROCESS_TASK, args=[str(order_id)])
+        # By task name through the current app: the orders app never imports the pipeline or the wiring.
+        current_app.send_task(ORDER_PROCESS_TASK, args=[str(order_id)])
     except Exception:  # any broker failure: the order is committed and the sweep is the safety net
         logger.warning(
             "could not enqueue order %s; the due-order sweep will pick it up",
@@ -220,29 +206,21 @@ def order_insert(
     sending_time_policy: str | None = None,
     order_type: str = OrderType.NOTIFICATION,
     chain: OrderChain | None = None,
+    status: str = OrderStatus.REGISTERED,
 ) -> Order:
-    """Insert a Registered order with its templates and recipients (in bulk, position = list index).
+    """Insert an order with its templates and recipients (in bulk, position = list index).
 
-    Call it inside a transaction; it makes no network call and enqueues nothing (see
-    ``order_enqueue_if_due``). ``lookup`` is the registration lookup, whose reservations are stored on
-    the recipients. Without ``sending_time_policy``, SMS-bearing orders are Daytime, email ones Anytime.
+    The one insert of every kind of order: v1 orders, the shipments of an order chain and instant orders
+    (which are born Processed, their one notification added by ``orders.instant``). Call it inside a
+    transaction; it makes no network call and enqueues nothing (see ``order_enqueue_if_due``).
+    ``lookup`` is the registration lookup, whose reservations are stored on the recipients. Without
+    ``sending_time_policy``, SMS-bearing orders are Daytime, email ones Anytime.
     """
     reservations = lookup.reservations if lookup else {}
     if senders_reference is not None and not senders_reference.strip():
         senders_reference = None  # whitespace-only is no reference, as in the reference's column
-    email_row = sms_row = None
-    if email_template is not None:
-        email_row = EmailTemplate.objects.create(
-            from_address=email_template.from_address or settings.NOTIFICATIONS_DEFAULT_EMAIL_FROM,
-            subject=email_template.subject,
-            body=email_template.body,
-            content_type=email_template.content_type,
-        )
-    if sms_template is not None:
-        sms_row = SmsTemplate.objects.create(
-            sender_number=sms_template.sender_number or settings.NOTIFICATIONS_DEFAULT_SMS_SENDER,
-            body=sms_template.body,
-        )
+    email_row = email_template_create(email_template) if email_template is not None else None
+    sms_row = sms_template_create(sms_template) if sms_template is not None else None
     order = Order.objects.create(
         creator=creator,
         type=order_type,
@@ -258,7 +236,7 @@ def order_insert(
         status_callback_url=status_callback_url,
         email_template=email_row,
         sms_template=sms_row,
-        status=OrderStatus.REGISTERED,
+        status=status,
         status_changed_at=now,
         recipient_lookup=lookup.as_receipt() if lookup else None,
     )

@@ -19,6 +19,10 @@ from rest_framework.test import APIClient
 from core.auth import key_set, platform_key_set
 from core.tokens import generate_rsa_key, mint_token, private_pem, public_jwk
 
+# skip_guard: in CI, a skipped test fails the run unless tests/allowed_skips.toml lists it.
+# pytester: runs pytest inside a test (tests/test_skip_guard.py).
+pytest_plugins = ["pytester", "tests.skip_guard"]
+
 TEST_KID = "test-key-1"
 PLATFORM_TEST_KID = "test-platform-key-1"
 # The application owners whose platform tokens the tests trust; any other issuer is refused.

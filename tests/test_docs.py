@@ -24,7 +24,7 @@ README_MAX_BYTES = 16_000
 # Written by a run, not kept in git, yet worth naming in the docs.
 GENERATED_PATHS = {"bench/results/latest.json"}
 # Where the environment is read for configuration: the settings and the launcher of `make run` / `make test`.
-CONFIGURATION_READERS = ("notifications_project/settings.py", "notifications_project/embedded.py")
+CONFIGURATION_READERS = ("notifications_project/settings/*.py", "notifications_project/launcher/*.py")
 
 FENCE = re.compile(r"^[ \t]*(```|~~~)[^\n]*\n.*?^[ \t]*\1[ \t]*$", re.MULTILINE | re.DOTALL)
 CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
@@ -253,7 +253,8 @@ def test_documented_variables_are_read_by_the_code() -> None:
 
 
 def test_variables_the_settings_read_are_documented() -> None:
-    read = set().union(*(variables_read(ROOT / module) for module in CONFIGURATION_READERS))
+    modules = [module for pattern in CONFIGURATION_READERS for module in sorted(ROOT.glob(pattern))]
+    read = set().union(*(variables_read(module) for module in modules))
     assert {"DATABASE_URL", "SECRET_KEY_FILE", "WEB_CONCURRENCY"} <= read  # the readers were understood
     assert sorted(read - documented_variables()) == []
 

@@ -21,12 +21,12 @@ from django.utils.safestring import SafeString, mark_safe
 from core.admin.base import ObjectButton, ReadOnlyModelAdmin
 from core.admin.html import folded, html_table, pre
 from dispatch.models import CallbackAttempt, CallbackDelivery, CallbackSecret
+from dispatch.services.callback_outbox import callback_delivery_resend
 from dispatch.services.callback_secrets import (
     callback_secret_deactivate,
     callback_secret_rotate,
     callback_signing_secrets,
 )
-from dispatch.services.callbacks import callback_delivery_resend
 from orders.admin.audit import audit_history
 from orders.admin.search import search_term_parse
 

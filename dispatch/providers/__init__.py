@@ -77,7 +77,7 @@ def _build_sms(name: str) -> SmsProvider:
     if name == "sandbox":
         return SandboxSmsProvider()
     if name == "smpp":
-        from dispatch.providers.smpp import SmppProvider
+        from dispatch.providers.smpp.provider import SmppProvider
 
         return SmppProvider.from_settings()
     if name == "twilio":

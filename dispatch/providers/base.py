@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar, Generic, TypeVar
@@ -102,6 +102,41 @@ class ReportStatus:
 
 INTERMEDIATE = ReportStatus(status=None, intermediate=True)
 UNRECOGNISED = ReportStatus(status=None)
+
+
+@dataclass(frozen=True)
+class IncomingReport:
+    """One delivery report as a provider sent it (a webhook, an SMPP receipt), before it is stored."""
+
+    channel: str
+    provider: str
+    provider_status: str
+    mapped: ReportStatus
+    reference: str | None = None
+    notification_id: uuid.UUID | None = None
+    raw: str = ""
+
+
+ReportHandler = Callable[[IncomingReport], None]
+
+_report_handler: ReportHandler | None = None
+
+
+def report_handler_set(handler: ReportHandler | None) -> None:
+    """Name the function that stores the delivery reports adapters receive on their own connections.
+
+    Adapters never call the services: the dispatch app wires the report service here at start-up.
+    """
+    global _report_handler
+    _report_handler = handler
+
+
+def report_hand_over(report: IncomingReport) -> None:
+    """Hand one report to the wired handler; raises when it cannot be stored, so the provider can ask
+    for it again (an SMPP receipt is answered with a temporary error and redelivered)."""
+    if _report_handler is None:
+        raise RuntimeError("no delivery report handler is wired (the dispatch app is not ready)")
+    _report_handler(report)
 
 
 M = TypeVar("M", EmailMessage, SmsMessage)

@@ -6,8 +6,8 @@ transaction that moves an order out of ``Processing``, so a ``Processing`` order
 look "done". Call the check after the transaction that recorded a final status has committed; the sweep
 catches any check that ran too early (two last notifications finishing in concurrent transactions).
 
-The order's status feed entry and its status callback (``dispatch.services.callbacks``) are written in the
-transaction that completes it.
+The order's status feed entry and its status callback (``dispatch.services.callback_outbox``) are written
+in the transaction that completes it.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from dispatch.services.callbacks import callbacks_record_orders
+from dispatch.services.callback_outbox import callbacks_record_orders
 from orders.feed import status_feed_record
 from orders.models import (
     EMAIL_PENDING_STATUSES,

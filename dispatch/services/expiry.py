@@ -24,7 +24,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from dispatch.models import Channel
-from dispatch.services.callbacks import callbacks_record_notifications
+from dispatch.services.callback_outbox import callbacks_record_notifications
 from dispatch.services.completion import order_complete_if_done
 from dispatch.services.window import send_window
 from orders.models import (

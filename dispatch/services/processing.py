@@ -35,17 +35,15 @@ import logging
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from celery import current_app
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db import transaction
 from django.utils import timezone
 
-from dispatch.services.callbacks import callbacks_record_orders
+from dispatch.services.callback_outbox import callbacks_record_orders
 from dispatch.services.conditions import (
     ConditionAction,
     condition_check,
@@ -58,6 +56,7 @@ from dispatch.services.generation import (
     lookup_numbers,
     recipient_resolve,
 )
+from dispatch.services.order_claims import Claim, ClaimLost, order_claim, order_claim_next, order_fenced
 from orders.feed import status_feed_record
 from orders.models import NotificationChannel, Order, OrderStatus, Recipient
 from orders.registry import get_registry
@@ -66,85 +65,6 @@ from orders.registry.base import ContactRegistry, RegistryUnavailable
 logger = logging.getLogger(__name__)
 
 SEND_TASK = "dispatch.notifications_send"
-
-
-class ClaimLost(Exception):
-    """Another worker took the order over (our lease ran out); stop without writing anything."""
-
-
-@dataclass(frozen=True)
-class Claim:
-    order_id: uuid.UUID
-    attempt: int  # processing_attempts after our claim: the fencing number of our writes
-
-
-_ORDER = Order._meta.db_table
-_CLAIM_SET = f"""
-    UPDATE {_ORDER} AS o
-       SET status = 'Processing',
-           status_changed_at = CASE WHEN o.status = 'Registered' THEN %(now)s ELSE o.status_changed_at END,
-           processing_attempts = o.processing_attempts + 1,
-           next_attempt_at = %(lease_until)s,
-           updated_at = %(now)s
-"""
-# Orders due now: Registered at or past their send time, or Processing past their retry time or lease.
-# The status test is repeated outside the sub-select: a row picked there may have moved before we lock it.
-_CLAIMABLE = """
-    ((o.status = 'Registered' AND o.requested_send_time <= %(now)s)
-     OR (o.status = 'Processing' AND o.next_attempt_at <= %(now)s))
-"""
-_CLAIM_NEXT_SQL = [
-    _CLAIM_SET
-    + f"""
-     WHERE o.id = (SELECT id FROM {_ORDER}
-                    WHERE status = 'Processing' AND next_attempt_at <= %(now)s
-                    ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-       AND {_CLAIMABLE}
-    RETURNING o.id, o.processing_attempts""",
-    _CLAIM_SET
-    + f"""
-     WHERE o.id = (SELECT id FROM {_ORDER}
-                    WHERE status = 'Registered' AND requested_send_time <= %(now)s
-                    ORDER BY requested_send_time, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-       AND {_CLAIMABLE}
-    RETURNING o.id, o.processing_attempts""",
-]
-_CLAIM_ONE_SQL = (
-    _CLAIM_SET
-    + f"""
-     WHERE o.id = %(order_id)s AND {_CLAIMABLE}
-    RETURNING o.id, o.processing_attempts"""
-)
-
-
-def _claim(sql: str, params: dict[str, Any]) -> Claim | None:
-    now = timezone.now()
-    params = {**params, "now": now, "lease_until": now + settings.NOTIFICATIONS_PROCESSING_LEASE}
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return Claim(order_id=row[0], attempt=row[1]) if row else None
-
-
-def order_claim(*, order_id: uuid.UUID) -> Claim | None:
-    """Claim this order if it is due; None when it is not (not yet due, already claimed, done, cancelled)."""
-    return _claim(_CLAIM_ONE_SQL, {"order_id": order_id})
-
-
-def order_claim_next() -> Claim | None:
-    """Claim one due order, skipping orders other workers hold; None when no order is due."""
-    for sql in _CLAIM_NEXT_SQL:
-        claim = _claim(sql, {})
-        if claim is not None:
-            return claim
-    return None
-
-
-def _fenced(claim: Claim) -> QuerySet[Order]:
-    """The claimed order, only while this claim is still its latest and it is still Processing."""
-    return Order.objects.filter(
-        id=claim.order_id, status=OrderStatus.PROCESSING, processing_attempts=claim.attempt
-    )
 
 
 def processing_deadline(order: Order) -> datetime:
@@ -169,7 +89,7 @@ def _retry_later(claim: Claim, *, at: datetime, note: str, **fields: Any) -> Non
     )
     at = min(at, processing_deadline(order))
     now = timezone.now()
-    _fenced(claim).update(next_attempt_at=at, processing_note=note, updated_at=now, **fields)
+    order_fenced(claim).update(next_attempt_at=at, processing_note=note, updated_at=now, **fields)
     logger.info("order processing postponed: %s", note, extra={"order_id": str(claim.order_id)})
 
 
@@ -183,7 +103,7 @@ def _give_up(claim: Claim, *, deadline: datetime, last_note: str) -> None:
     if last_note:
         note += f" Last failure: {last_note}"
     with transaction.atomic():
-        ended = _fenced(claim).update(
+        ended = order_fenced(claim).update(
             status=OrderStatus.COMPLETED,
             status_changed_at=now,
             next_attempt_at=None,
@@ -237,7 +157,7 @@ class _Lease:
         if time.monotonic() - self._renewed < self.lease.total_seconds() / 4:
             return
         until = timezone.now() + self.lease
-        if not _fenced(self.claim).update(next_attempt_at=until):
+        if not order_fenced(self.claim).update(next_attempt_at=until):
             raise ClaimLost
         self._renewed = time.monotonic()
 
@@ -280,7 +200,7 @@ def _commit(claim: Claim, generator: OrderGenerator, *, note: str, failed_checks
     with transaction.atomic():
         # The fenced UPDATE comes first: it locks the order, so a worker that took the claim over
         # cannot also get here, and if the claim is no longer ours nothing is inserted.
-        moved = _fenced(claim).update(
+        moved = order_fenced(claim).update(
             status=status,
             status_changed_at=now,
             next_attempt_at=None,
@@ -327,7 +247,7 @@ def _process_claimed(claim: Claim) -> None:
         if decision.action is ConditionAction.STOP:
             now = timezone.now()
             with transaction.atomic():
-                stopped = _fenced(claim).update(
+                stopped = order_fenced(claim).update(
                     status=OrderStatus.SEND_CONDITION_NOT_MET,
                     status_changed_at=now,
                     next_attempt_at=None,

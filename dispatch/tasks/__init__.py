@@ -1,4 +1,4 @@
 """Thin Celery entry points with stable names (`dispatch.*`); each calls one service."""
 
 # Importing the task modules registers their tasks with Celery.
-from dispatch.tasks import callbacks, maintenance, processing, sending  # noqa: F401
+from dispatch.tasks import maintenance, processing, sending, status_callbacks  # noqa: F401

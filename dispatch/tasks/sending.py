@@ -1,4 +1,4 @@
-"""Celery entry points for sending and delivery reports; each calls one service.
+"""Celery entry points for sending, SMS provider health and delivery reports; each calls one service.
 
 All are safe to run twice or concurrently: claims use SKIP LOCKED and every status change is a
 conditional UPDATE, so a redelivered message (``acks_late``) or an overlapping beat run does no harm.
@@ -12,7 +12,7 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 
-from dispatch.services.failover import sms_providers
+from dispatch.services.failover import sms_providers, sms_providers_health_evaluate
 from dispatch.services.reports import delivery_reports_retry, sandbox_reports_deliver
 from dispatch.services.sending import notifications_release_stuck, notifications_send
 
@@ -66,3 +66,9 @@ def delivery_reports_retry_task() -> int:
 def sandbox_reports_deliver_task() -> int:
     """Deliver the sandbox provider's due delivery reports."""
     return sandbox_reports_deliver()
+
+
+@shared_task(name="dispatch.sms_providers_health", ignore_result=True)
+def sms_providers_health_task() -> int:
+    """Judge the SMS providers' health (failover); returns the number of switches."""
+    return len(sms_providers_health_evaluate())

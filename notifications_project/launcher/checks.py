@@ -25,6 +25,8 @@ def steps(pytest_args: Sequence[str]) -> list[tuple[str, list[str]]]:
         ("ruff", [python, "-m", "ruff", "check", "."]),
         ("ruff format", [python, "-m", "ruff", "format", "--check", "."]),
         ("mypy", [python, "-m", "mypy", *TYPED_PACKAGES]),
+        # The dependency directions between the packages (pyproject.toml, [tool.importlinter]).
+        ("imports", [str(Path(python).parent / "lint-imports"), "--no-cache"]),
         ("migrations", [python, "manage.py", "makemigrations", "--check", "--dry-run"]),
         (
             "openapi",

@@ -54,11 +54,6 @@ NOTIFICATIONS_IDEMPOTENCY_RETENTION_HOURS = env_int("NOTIFICATIONS_IDEMPOTENCY_R
 # --- The newer ("future") API: order chains, instant orders, shipments and the status feed ---
 # Status feed entries are deleted this many days after they were written (the reference keeps 90).
 NOTIFICATIONS_STATUS_FEED_RETENTION_DAYS = env_int("NOTIFICATIONS_STATUS_FEED_RETENTION_DAYS", 90)
-# What sends an instant order's one message synchronously: the pipeline's provider and recording code,
-# named here so the orders app need not import the pipeline.
-NOTIFICATIONS_INSTANT_SENDER = env_str(
-    "NOTIFICATIONS_INSTANT_SENDER", "dispatch.services.instant.instant_notification_send"
-)
 
 # --- Outbound requests to caller-supplied URLs (condition endpoints, callbacks) and the HTTP registry ---
 # Internal ranges (loopback, link-local, private) are refused unless listed here as CIDRs.

@@ -1,14 +1,30 @@
-"""The base of every orders API viewset: JSON bodies through BoundedJSONParser, and no query or path
-parameter holding text PostgreSQL cannot store."""
+"""The base of every orders API viewset: JSON bodies through BoundedJSONParser (read with ``json_body``),
+and no query or path parameter holding text PostgreSQL cannot store."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from rest_framework import serializers, viewsets
+from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.request import Request
 
-from orders.api.parsers import MSG_UNSTORABLE_TEXT, UNSTORABLE, BoundedJSONParser
+from orders.api.parsers import MSG_UNSTORABLE_TEXT, UNSTORABLE, BoundedJSONParser, payload_too_large
+
+
+def json_body(request: Request, *, what: str) -> Any:
+    """The parsed JSON body; 415 for a body without a Content-Type, 413 for one over the size limit.
+
+    ``what`` names the body in the 415's detail ("order", "request").
+    """
+    if not request.content_type and int(request.META.get("CONTENT_LENGTH") or 0) > 0:
+        # DRF would read a body without a Content-Type as empty and report every field missing.
+        raise UnsupportedMediaType("", detail=f"Send the {what} as JSON with Content-Type: application/json.")
+    try:
+        return request.data
+    except RequestDataTooBig:
+        raise payload_too_large() from None
 
 
 def unstorable_parameters(request: Request, path_parameters: dict[str, Any]) -> dict[str, list[str]]:

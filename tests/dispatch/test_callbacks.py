@@ -13,14 +13,14 @@ import time_machine
 from django.db import transaction
 from django.utils import timezone
 
-from dispatch.callbacks import body_bytes, signature, signature_header, signature_verify
+from dispatch.callback_format import body_bytes, signature, signature_header, signature_verify
 from dispatch.models import CallbackDelivery, CallbackEvent, CallbackState
-from dispatch.providers.base import ReportStatus
-from dispatch.services.callbacks import callbacks_record_notifications, callbacks_record_orders
+from dispatch.providers.base import IncomingReport, ReportStatus
+from dispatch.services.callback_outbox import callbacks_record_notifications, callbacks_record_orders
 from dispatch.services.completion import orders_complete
 from dispatch.services.expiry import notifications_expire
 from dispatch.services.processing import order_process
-from dispatch.services.reports import IncomingReport, delivery_report_receive
+from dispatch.services.reports import delivery_report_receive
 from dispatch.services.sending import notifications_release_stuck, notifications_send
 from notifications_project.celery import app as celery_app
 from orders.models import NotificationChannel, OrderStatus, Person, Recipient, SmsStatus

@@ -17,8 +17,8 @@ from dispatch.models import (
     ProviderHealthEvent,
     ProviderState,
 )
+from dispatch.services.callback_outbox import callbacks_record_notifications
 from dispatch.services.callback_secrets import callback_secret_get_or_create
-from dispatch.services.callbacks import callbacks_record_notifications
 from notifications_project.celery import app as celery_app
 from orders.audit import AuditAction, AuditEntry
 from orders.models import OrderStatus, SmsStatus

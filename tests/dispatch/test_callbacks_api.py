@@ -12,7 +12,7 @@ from django.utils import timezone
 
 import dispatch.tasks  # noqa: F401 - registers the tasks that are enqueued by name
 from dispatch.models import CallbackDelivery, CallbackState
-from dispatch.services.callback_delivery import callbacks_deliver
+from dispatch.services.callback_posting import callbacks_deliver
 from dispatch.services.callback_secrets import callback_secret_get_or_create
 from dispatch.services.reports import sandbox_reports_deliver
 from fakes.callback_receiver import CallbackReceiver

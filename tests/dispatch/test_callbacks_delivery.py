@@ -13,19 +13,19 @@ import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 
-from dispatch.callbacks import EVENT_ID_HEADER, SIGNATURE_HEADER
+from dispatch.callback_format import EVENT_ID_HEADER, SIGNATURE_HEADER
 from dispatch.models import CallbackAttempt, CallbackDelivery, CallbackSecret, CallbackState
-from dispatch.services.callback_delivery import callbacks_claim, callbacks_deliver
+from dispatch.services.callback_outbox import (
+    callback_delivery_resend,
+    callbacks_purge,
+    callbacks_record_notifications,
+)
+from dispatch.services.callback_posting import callbacks_claim, callbacks_deliver
 from dispatch.services.callback_secrets import (
     callback_secret_deactivate,
     callback_secret_get_or_create,
     callback_secret_rotate,
     callback_signing_secrets,
-)
-from dispatch.services.callbacks import (
-    callback_delivery_resend,
-    callbacks_purge,
-    callbacks_record_notifications,
 )
 from fakes.callback_receiver import CallbackReceiver
 from notifications_project.celery import app as celery_app

@@ -10,9 +10,9 @@ from django.core.cache import cache
 from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
-from dispatch.metrics import CACHE_KEY
 from dispatch.models import ProviderHealth, ProviderState
-from dispatch.services.metrics import counters_add, labels_text
+from dispatch.prometheus import CACHE_KEY
+from dispatch.services.metric_counters import counters_add, labels_text
 from dispatch.services.sending import notifications_send
 from orders.models import OrderStatus, SmsStatus
 from tests.dispatch.sending_support import fresh_providers, sms_notification

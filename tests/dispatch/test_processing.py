@@ -11,7 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from dispatch.services import processing
-from dispatch.services.processing import order_claim, order_process, order_process_claimed, orders_process_due
+from dispatch.services.order_claims import order_claim
+from dispatch.services.processing import order_process, order_process_claimed, orders_process_due
 from notifications_project.celery import app as celery_app
 from orders.models import (
     EmailNotification,

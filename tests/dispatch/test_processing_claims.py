@@ -10,7 +10,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from dispatch.services.processing import order_claim_next, order_process, orders_process_due
+from dispatch.services.order_claims import order_claim_next
+from dispatch.services.processing import order_process, orders_process_due
 from notifications_project.celery import app as celery_app
 from orders.models import Order, OrderStatus, Recipient, SmsNotification
 from tests.factories import OrderFactory

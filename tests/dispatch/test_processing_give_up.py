@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dispatch.services.expiry import email_expires_at, sms_expires_at
+from dispatch.services.order_claims import order_claim
 from dispatch.services.processing import (
-    order_claim,
     order_process,
     orders_process_due,
     processing_deadline,

@@ -11,7 +11,9 @@ import time_machine
 from django.utils import timezone
 
 from dispatch.models import AttemptOutcome, DeliveryAttempt, DeliveryReport, ProviderPause, ReportState
-from dispatch.providers.smpp import SmppConfig, SmppReceiver, encode_sms
+from dispatch.providers.smpp.codec import encode_sms
+from dispatch.providers.smpp.link import SmppConfig
+from dispatch.providers.smpp.receiver import SmppReceiver
 from dispatch.services.reports import delivery_reports_retry
 from dispatch.services.sending import notifications_send
 from fakes.smpp import SmppFake

@@ -9,9 +9,8 @@ import time_machine
 from django.utils import timezone
 
 from dispatch.models import DeliveryReport, ReportState
-from dispatch.providers.base import INTERMEDIATE, UNRECOGNISED, ReportStatus
+from dispatch.providers.base import INTERMEDIATE, UNRECOGNISED, IncomingReport, ReportStatus
 from dispatch.services.reports import (
-    IncomingReport,
     delivery_report_reapply,
     delivery_report_receive,
     delivery_reports_retry,

@@ -12,8 +12,8 @@ from django.test import Client
 from django.utils import timezone
 
 from dispatch.models import DeadReason, DeliveryReport, ReportState
-from dispatch.providers.base import INTERMEDIATE, UNRECOGNISED, ReportStatus
-from dispatch.services.reports import IncomingReport, delivery_reports_receive
+from dispatch.providers.base import INTERMEDIATE, UNRECOGNISED, IncomingReport, ReportStatus
+from dispatch.services.report_batches import delivery_reports_receive
 from orders.models import Order, OrderStatus
 from tests.dispatch.sending_support import email_notification, sms_notification
 from tests.factories import OrderFactory

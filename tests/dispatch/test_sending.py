@@ -254,7 +254,7 @@ def test_a_late_result_from_a_released_claim_does_not_overwrite_the_new_claim(se
     assert fresh[0].claimed_at != stale[0].claimed_at
 
     from dispatch.providers import sms_provider
-    from dispatch.services.sending import _send_batch
+    from dispatch.services.sending.send import _send_batch
 
     _send_batch(provider=sms_provider(), channel="Sms", claimed=stale)
     notification.refresh_from_db()

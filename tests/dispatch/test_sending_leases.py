@@ -20,12 +20,12 @@ from django.utils import timezone
 from dispatch.models import AttemptOutcome, DeliveryAttempt, SandboxMessage
 from dispatch.providers import email_provider, sms_provider
 from dispatch.services.sending import (
-    _send_batch,
     notifications_claim,
     notifications_release_stuck,
     notifications_send,
     send_claim_renew,
 )
+from dispatch.services.sending.send import _send_batch
 from fakes.smtp import SmtpFake, _Handler
 from orders.models import EmailNotification, OrderStatus, SmsNotification
 from tests.dispatch.sending_support import (

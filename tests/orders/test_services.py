@@ -19,14 +19,13 @@ from orders.models import NotificationChannel, Order, OrderStatus, Recipient, Se
 from orders.registry import get_registry
 from orders.registry.models import Organization, OrganizationContact, Person
 from orders.services import (
-    EmailTemplateData,
     OrderNotFound,
     RecipientData,
-    SmsTemplateData,
     order_cancel,
     order_create,
     recipient_lookup_summarise,
 )
+from templates.records import EmailTemplateData, SmsTemplateData
 from tests.factories import OrderFactory
 
 pytestmark = pytest.mark.django_db

@@ -1,8 +1,7 @@
 """Screenshots of the admin in headless Chromium: log in, then save PNGs of the dashboard and a notification.
 
-Drives Chromium over the DevTools protocol on a pipe (``--remote-debugging-pipe``: JSON messages ending in
-a NUL byte on file descriptors 3 and 4), so it needs nothing but the browser (Debian's ``chromium``
-package) — no webdriver, no websocket library, no network beyond the server it photographs.
+Drives the system's Chromium (Debian's ``chromium`` package) with Playwright, through ``executable_path``:
+Playwright's own browser downloads (``playwright install``) are never needed.
 
 Against a running service (``make run``)::
 
@@ -15,31 +14,16 @@ The notification page shown is the newest failed SMS, or the one given with ``--
 from __future__ import annotations
 
 import argparse
-import base64
-import fcntl
-import json
-import os
-import select
 import shutil
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
-from typing import Any
+
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page, sync_playwright
 
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--hide-scrollbars",
-    "--remote-debugging-pipe",
-)
+WIDTH, HEIGHT = 1400, 900
+TIMEOUT_MS = 30_000
 
 
 def chromium_binary() -> str | None:
@@ -54,141 +38,30 @@ class BrowserError(RuntimeError):
     pass
 
 
-class Chromium:
-    """One headless browser with one page, driven over the DevTools pipe."""
+def _screenshot(page: Page, path: Path) -> Path:
+    """The whole page (not only the viewport) as a PNG."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=path, full_page=True)
+    return path
 
-    def __init__(self, binary: str, *, width: int = 1400, height: int = 900, timeout: float = 30.0) -> None:
-        self.width, self.height, self.timeout = width, height, timeout
-        self.profile = tempfile.mkdtemp(prefix="chromium-profile-")
-        to_browser_read, self._to_browser = os.pipe()
-        self._from_browser, from_browser_write = os.pipe()
 
-        def wire_pipes() -> None:  # runs in the child: the protocol expects fds 3 (in) and 4 (out)
-            # Copies above 10 first: the pipe ends may themselves be 3 or 4, and dup2 onto itself would
-            # leave the close-on-exec flag set (the browser would start without its pipe).
-            high_in = fcntl.fcntl(to_browser_read, fcntl.F_DUPFD, 10)
-            high_out = fcntl.fcntl(from_browser_write, fcntl.F_DUPFD, 10)
-            os.dup2(high_in, 3)
-            os.dup2(high_out, 4)
+def _log_in(page: Page, base: str, username: str, password: str) -> None:
+    page.goto(f"{base}/admin/login/?next=/admin/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    with page.expect_navigation():
+        page.click("#login-form [type=submit]")
+    if page.locator("body.dashboard").count() == 0:
+        raise BrowserError("login failed: the admin index did not open")
 
-        self.process = subprocess.Popen(
-            [binary, *FLAGS, f"--user-data-dir={self.profile}", f"--window-size={width},{height}"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            close_fds=False,  # our other descriptors are close-on-exec anyway; 3 and 4 must survive
-            preexec_fn=wire_pipes,  # noqa: PLW1509 (single-threaded caller; dup2 only)
-        )
-        os.close(to_browser_read)
-        os.close(from_browser_write)
-        self._buffer = b""
-        self._next_id = 0
-        self._events: list[dict[str, Any]] = []
-        target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
-        self.session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-        self.call("Page.enable", session=True)
-        self.call("Runtime.enable", session=True)
-        self._viewport(height)
 
-    # --- protocol ---
-
-    def _send(self, message: dict[str, Any]) -> None:
-        os.write(self._to_browser, json.dumps(message).encode() + b"\0")
-
-    def _receive(self, deadline: float) -> dict[str, Any]:
-        while b"\0" not in self._buffer:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise BrowserError("Chromium did not answer in time")
-            ready, _, _ = select.select([self._from_browser], [], [], remaining)
-            if ready:
-                chunk = os.read(self._from_browser, 1 << 20)
-                if not chunk:
-                    raise BrowserError("Chromium closed the DevTools pipe")
-                self._buffer += chunk
-        raw, _, self._buffer = self._buffer.partition(b"\0")
-        message: dict[str, Any] = json.loads(raw)
-        return message
-
-    def call(self, method: str, params: dict[str, Any] | None = None, *, session: bool = False) -> Any:
-        self._next_id += 1
-        message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
-        if session:
-            message["sessionId"] = self.session
-        self._send(message)
-        deadline = time.monotonic() + self.timeout
-        while True:
-            reply = self._receive(deadline)
-            if reply.get("id") == self._next_id:
-                if "error" in reply:
-                    raise BrowserError(f"{method}: {reply['error']}")
-                return reply.get("result", {})
-            self._events.append(reply)
-
-    def wait_for(self, event: str) -> dict[str, Any]:
-        deadline = time.monotonic() + self.timeout
-        while True:
-            for index, message in enumerate(self._events):
-                if message.get("method") == event:
-                    return self._events.pop(index)
-            self._events.append(self._receive(deadline))
-
-    # --- page ---
-
-    def _viewport(self, height: int) -> None:
-        self.call(
-            "Emulation.setDeviceMetricsOverride",
-            {"width": self.width, "height": height, "deviceScaleFactor": 1, "mobile": False},
-            session=True,
-        )
-
-    def navigate(self, url: str) -> None:
-        self._events.clear()
-        result = self.call("Page.navigate", {"url": url}, session=True)
-        if result.get("errorText"):
-            raise BrowserError(f"cannot load {url}: {result['errorText']}")
-        self.wait_for("Page.loadEventFired")
-
-    def evaluate(self, expression: str) -> Any:
-        result = self.call(
-            "Runtime.evaluate", {"expression": expression, "returnByValue": True}, session=True
-        )
-        if "exceptionDetails" in result:
-            raise BrowserError(f"script failed: {result['exceptionDetails']}")
-        return result.get("result", {}).get("value")
-
-    def submit_form(self, expression: str) -> None:
-        """Run a script that submits a form, and wait for the page it leads to."""
-        self._events.clear()
-        self.evaluate(expression)
-        self.wait_for("Page.loadEventFired")
-
-    def screenshot(self, path: Path) -> Path:
-        """The whole page (not only the viewport) as a PNG."""
-        height = int(self.evaluate("Math.ceil(document.documentElement.scrollHeight)") or self.height)
-        self._viewport(max(height, self.height))
-        data = self.call("Page.captureScreenshot", {"format": "png"}, session=True)["data"]
-        self._viewport(self.height)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(base64.b64decode(data))
-        return path
-
-    def close(self) -> None:
-        try:
-            self.call("Browser.close")
-        except (BrowserError, OSError):
-            pass
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        for fd in (self._to_browser, self._from_browser):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        shutil.rmtree(self.profile, ignore_errors=True)
+def _newest_failed_sms(page: Page, base: str) -> str:
+    page.goto(f"{base}/admin/orders/smsnotification/?status=failed")
+    links = page.locator("#result_list tbody a")
+    href = links.first.get_attribute("href") if links.count() else None
+    if not href:
+        raise BrowserError("no failed SMS to show; pass --notification-path")
+    return href
 
 
 def capture(
@@ -205,29 +78,23 @@ def capture(
     if binary is None:
         raise BrowserError("no Chromium found (Debian: apt-get install chromium)")
     base = base_url.rstrip("/")
-    browser = Chromium(binary)
     try:
-        browser.navigate(f"{base}/admin/login/?next=/admin/")
-        browser.submit_form(
-            "document.getElementById('id_username').value = " + json.dumps(username) + ";"
-            "document.getElementById('id_password').value = " + json.dumps(password) + ";"
-            "document.getElementById('login-form').submit();"
-        )
-        if not browser.evaluate("document.body.classList.contains('dashboard')"):
-            raise BrowserError("login failed: the admin index did not open")
-        shots = [browser.screenshot(out / "dashboard.png")]
-        if notification_path is None:
-            browser.navigate(f"{base}/admin/orders/smsnotification/?status=failed")
-            notification_path = browser.evaluate(
-                "(document.querySelector('#result_list tbody a') || {}).getAttribute?.('href') || null"
-            )
-            if not notification_path:
-                raise BrowserError("no failed SMS to show; pass --notification-path")
-        browser.navigate(base + notification_path)
-        shots.append(browser.screenshot(out / "notification.png"))
-        return shots
-    finally:
-        browser.close()
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=binary, timeout=TIMEOUT_MS)
+            try:
+                page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+                page.set_default_timeout(TIMEOUT_MS)
+                _log_in(page, base, username, password)
+                shots = [_screenshot(page, out / "dashboard.png")]
+                if notification_path is None:
+                    notification_path = _newest_failed_sms(page, base)
+                page.goto(base + notification_path)
+                shots.append(_screenshot(page, out / "notification.png"))
+                return shots
+            finally:
+                browser.close()
+    except PlaywrightError as error:  # timeouts included; callers see one kind of error
+        raise BrowserError(str(error)) from error
 
 
 def main(argv: list[str]) -> int:

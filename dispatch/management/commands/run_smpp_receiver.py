@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from dispatch.providers.smpp import SmppReceiver
+from dispatch.providers.smpp.receiver import SmppReceiver
 
 
 class Command(BaseCommand):

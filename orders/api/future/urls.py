@@ -1,7 +1,8 @@
 """Routes of the future API, relative to ``/notifications/api/v1/future/``.
 
 Literal paths come before the id routes (``shipment/feed`` is not an id). Ids are any path segment,
-checked in the view, so a malformed id is a 400 problem rather than a bare HTML 404.
+checked in the view, so a malformed id is a 400 problem rather than a bare HTML 404. The instant orders
+(``orders/instant/sms|email``) are sent by the pipeline, which serves them itself (``dispatch.api.urls``).
 """
 
 from __future__ import annotations
@@ -14,16 +15,6 @@ chain_view = FutureOrderViewSet.as_view({"get": "chain"})
 
 urlpatterns: list[URLPattern] = [
     path("orders", FutureOrderViewSet.as_view({"post": "create"}), name="future-order-list"),
-    path(
-        "orders/instant/sms",
-        FutureOrderViewSet.as_view({"post": "instant_sms"}),
-        name="future-order-instant-sms",
-    ),
-    path(
-        "orders/instant/email",
-        FutureOrderViewSet.as_view({"post": "instant_email"}),
-        name="future-order-instant-email",
-    ),
     path("orders/chain/<str:id>", chain_view, name="future-order-chain"),
     path("shipment/feed", ShipmentViewSet.as_view({"get": "feed"}), name="future-shipment-feed"),
     path("shipment/<str:id>", ShipmentViewSet.as_view({"get": "retrieve"}), name="future-shipment-detail"),

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.validators import MaxLengthValidator
 from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.settings import api_settings
@@ -20,6 +18,7 @@ from orders.api.fields import (
     StrictCharField,
     refuse_too_late,
 )
+from orders.api.serializers.base import limit_length, max_length_of
 from orders.models import Order, OrderChain, Recipient, SendingTimePolicy
 
 NON_FIELD = api_settings.NON_FIELD_ERRORS_KEY
@@ -62,17 +61,6 @@ MAX_DELAY_DAYS = 3650  # ten years: beyond it the send time overflows nothing us
 
 # SendingTimePolicy's integer values are 1 and 2 (not 0 and 1).
 POLICY_VALUES = {1: SendingTimePolicy.ANYTIME.value, 2: SendingTimePolicy.DAYTIME.value}
-
-
-def max_length_of(model: Any, name: str) -> int:
-    length = model._meta.get_field(name).max_length
-    assert isinstance(length, int)
-    return length
-
-
-def limit_length(field: serializers.Field[Any, Any, Any, Any], max_length: int) -> None:
-    # Applied per instance, so a settings override takes effect at once.
-    field.validators.append(MaxLengthValidator(max_length))
 
 
 def is_valid_condition_endpoint_v2(value: str) -> str | None:
@@ -180,33 +168,6 @@ def idempotency_id_field() -> RequiredTextField:
         help_text="The client's id of this request, unique per creator: repeating a request with the same "
         "idempotencyId returns the first receipt (200) instead of creating anything again.",
     )
-
-
-# --- A serializer that reports field errors and cross-field rules together -------------------------
-
-
-class CollectingSerializer(serializers.Serializer[Any]):
-    def to_internal_value(self, data: Any) -> Any:
-        errors: dict[str, Any] = {}
-        attrs: Any = {}
-        try:
-            attrs = super().to_internal_value(data)
-        except serializers.ValidationError as exc:
-            if not isinstance(exc.detail, dict):
-                raise
-            errors = dict(exc.detail)
-        if isinstance(data, Mapping):
-            for key, messages in self.cross_field_errors(data).items():
-                existing = errors.setdefault(key, [])
-                if isinstance(existing, list):
-                    existing.extend(messages)
-        if errors:
-            raise serializers.ValidationError(errors)
-        return attrs
-
-    def cross_field_errors(self, data: Mapping[str, Any]) -> dict[str, list[str]]:
-        """Rules over several fields, checked on the raw request so they show beside field errors."""
-        return {}
 
 
 def email_address_field() -> RequiredTextField:

@@ -36,20 +36,19 @@ from orders.api.future.serializers.fields import (
     MSG_SMS_SETTINGS_REQUIRED,
     NON_FIELD,
     RESOURCE_PREFIX,
-    CollectingSerializer,
     PolicyField,
     digits_only,
     email_address_field,
-    limit_length,
-    max_length_of,
     phone_number_field,
     validated_email,
     validated_phone_number,
 )
 from orders.api.serializers import CHANNEL_VALUES, CONTENT_TYPE_VALUES
+from orders.api.serializers.base import CollectingSerializer, limit_length, max_length_of
 from orders.models import NotificationChannel, Order, SendingTimePolicy
-from orders.services import EmailTemplateData, RecipientData, SmsTemplateData
+from orders.services import RecipientData
 from templates.models import EmailTemplate, SmsTemplate
+from templates.records import EmailTemplateData, SmsTemplateData
 
 # --- Settings ----------------------------------------------------------------------------------------
 

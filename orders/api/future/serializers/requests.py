@@ -22,7 +22,6 @@ from orders.api.future.serializers.fields import (
     MSG_TIME_TO_LIVE,
     NON_FIELD,
     TIME_TO_LIVE_RANGE,
-    CollectingSerializer,
     ConditionEndpointV2Field,
     SendersReferenceField,
     SendTimeV2Field,
@@ -38,9 +37,10 @@ from orders.api.future.serializers.recipients import (
     InstantSmsSettingsSerializer,
     NotificationRecipientSerializer,
 )
+from orders.api.serializers.base import CollectingSerializer
 from orders.chains import ChainRequest, ShipmentRequest
 from orders.instant import InstantEmail, InstantSms
-from orders.services import EmailTemplateData
+from templates.records import EmailTemplateData, SmsTemplateData
 
 # --- Order chain -------------------------------------------------------------------------------------
 
@@ -211,15 +211,14 @@ class InstantSmsOrderRequestSerializer(serializers.Serializer[Any]):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         recipient = attrs["recipientSms"]
-        sms = recipient["smsSettings"]["template"]
+        sms: SmsTemplateData = recipient["smsSettings"]["template"]
         return {
             "idempotency_id": attrs["idempotencyId"],
             "senders_reference": attrs.get("sendersReference") or None,
             "message": InstantSms(
                 phone_number=recipient["phoneNumber"],
-                body=sms.body,
                 time_to_live_seconds=recipient["timeToLiveInSeconds"],
-                sender=sms.sender_number,
+                template=sms,
             ),
         }
 
@@ -238,11 +237,5 @@ class InstantEmailOrderRequestSerializer(serializers.Serializer[Any]):
         return {
             "idempotency_id": attrs["idempotencyId"],
             "senders_reference": attrs.get("sendersReference") or None,
-            "message": InstantEmail(
-                email_address=recipient["emailAddress"],
-                subject=email.subject,
-                body=email.body,
-                content_type=email.content_type,
-                sender=email.from_address,
-            ),
+            "message": InstantEmail(email_address=recipient["emailAddress"], template=email),
         }

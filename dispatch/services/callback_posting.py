@@ -3,7 +3,7 @@
 1. Claim: one short transaction leases up to ``NOTIFICATIONS_CALLBACK_BATCH_SIZE`` due pending rows
    (``FOR UPDATE SKIP LOCKED``) and counts their attempt; it commits before any request is made.
 2. POST: outside any transaction, ``NOTIFICATIONS_CALLBACK_CONCURRENCY`` at a time, through the outbound
-   guard (the SSRF rules of condition endpoints), with the signature header of ``dispatch.callbacks``.
+   guard (the SSRF rules of condition endpoints), with the signature header of ``dispatch.callback_format``.
 3. Record: one transaction stores the attempts and moves each row: 2xx → ``delivered``; anything else →
    due again after an exponential backoff with jitter (at least a ``Retry-After``), or ``failed`` once
    that would pass ``give_up_at``; an address the guard refuses → ``failed`` at once.
@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -28,10 +27,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.outbound import GuardedClient, OutboundRequestError, guarded_request
-from dispatch.callbacks import EVENT_ID_HEADER, SIGNATURE_HEADER, body_bytes, signature_header
+from dispatch.backoff import jittered_backoff_delay
+from dispatch.callback_format import EVENT_ID_HEADER, SIGNATURE_HEADER, body_bytes, signature_header
 from dispatch.models import CallbackAttempt, CallbackDelivery, CallbackState
 from dispatch.services.callback_secrets import callback_signing_secrets
-from dispatch.services.metrics import callbacks_record
+from dispatch.services.metric_counters import callbacks_record
 
 logger = logging.getLogger(__name__)
 
@@ -125,11 +125,12 @@ def _post(client: GuardedClient, delivery: CallbackDelivery, signing: Sequence[s
 
 
 def retry_delay(attempts: int) -> float:
-    """Exponential backoff with equal jitter: half fixed, half random, capped."""
-    base = settings.NOTIFICATIONS_CALLBACK_RETRY_BASE_SECONDS
-    cap = settings.NOTIFICATIONS_CALLBACK_RETRY_MAX_SECONDS
-    delay: float = min(cap, base * 2 ** max(0, attempts - 1))
-    return delay / 2 + random.uniform(0, delay / 2)
+    """The wait before the next POST of a callback after ``attempts`` failed ones (with jitter)."""
+    return jittered_backoff_delay(
+        attempts,
+        base=settings.NOTIFICATIONS_CALLBACK_RETRY_BASE_SECONDS,
+        cap=settings.NOTIFICATIONS_CALLBACK_RETRY_MAX_SECONDS,
+    )
 
 
 def _outcome(result: _Result, now: datetime) -> dict[str, Any]:

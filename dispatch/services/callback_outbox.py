@@ -5,7 +5,7 @@
    they insert one :class:`CallbackDelivery` per event (the payload is the snapshot of that moment); the
    unique event key makes a second call for the same transition a no-op.
 2. Deliver: ``dispatch.callbacks_deliver`` runs after commit and every sweep
-   (``dispatch.services.callback_delivery``; secrets in ``dispatch.services.callback_secrets``).
+   (``dispatch.services.callback_posting``; secrets in ``dispatch.services.callback_secrets``).
 3. Retry: anything but a 2xx is tried again with exponential backoff and jitter until
    ``NOTIFICATIONS_CALLBACK_MAX_AGE_SECONDS`` after the event; then, or at once for an address the guard
    refuses, the row is ``failed``. Staff can re-send any row from the admin (audited).
@@ -27,7 +27,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from dispatch.callbacks import notification_payload, order_payload
+from dispatch.callback_format import notification_payload, order_payload
 from dispatch.models import CallbackAttempt, CallbackDelivery, CallbackEvent, CallbackState, Channel
 from orders.audit import AuditAction, AuditOutcome, audit_record
 from orders.models import (

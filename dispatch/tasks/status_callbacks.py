@@ -1,12 +1,11 @@
-"""Celery entry points of status callbacks and SMS provider health; each calls one service."""
+"""Celery entry points of status callbacks; each calls one service."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from dispatch.services.callback_delivery import callbacks_deliver
-from dispatch.services.callbacks import callbacks_purge
-from dispatch.services.failover import sms_providers_health_evaluate
+from dispatch.services.callback_outbox import callbacks_purge
+from dispatch.services.callback_posting import callbacks_deliver
 
 
 @shared_task(name="dispatch.callbacks_deliver", acks_late=True, ignore_result=True)
@@ -19,12 +18,6 @@ def callbacks_deliver_task() -> dict[str, int]:
         "retried": summary.retried,
         "failed": summary.failed,
     }
-
-
-@shared_task(name="dispatch.sms_providers_health", ignore_result=True)
-def sms_providers_health_task() -> int:
-    """Judge the SMS providers' health (failover); returns the number of switches."""
-    return len(sms_providers_health_evaluate())
 
 
 @shared_task(name="dispatch.callbacks_purge", ignore_result=True)

@@ -2,8 +2,8 @@
 
 Everything comes from PostgreSQL, so one scrape of any web process sees every worker on every host:
 
-* counters and histograms the senders keep in ``MetricCounter`` (``dispatch.services.metrics``): messages
-  accepted, provider errors by kind, send latency and provider call time, callback attempts;
+* counters and histograms the senders keep in ``MetricCounter`` (``dispatch.services.metric_counters``):
+  messages accepted, provider errors by kind, send latency and provider call time, callback attempts;
 * gauges read at scrape time, cached for ``NOTIFICATIONS_METRICS_CACHE_SECONDS``: notifications of the
   last 24 hours by channel and status (index-only scans of ``<channel>_created``, which includes the
   status), the backlog (each count served by a partial index), and each SMS provider's health.
@@ -31,7 +31,7 @@ from prometheus_client.registry import Collector
 
 from core.problems import problem_json
 from dispatch.models import CallbackDelivery, MetricCounter, ProviderHealth, ProviderState
-from dispatch.services import metrics as names
+from dispatch.services import metric_counters as names
 from dispatch.services.failover import health_key, sms_providers
 from dispatch.services.window import send_window
 from orders.models import EmailNotification, Order, SendingTimePolicy, SmsNotification

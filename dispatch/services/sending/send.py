@@ -1,0 +1,160 @@
+"""Sending: choose the provider, claim a batch, hand it over under a lease, record as outcomes come."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from django.conf import settings
+
+from dispatch.models import Channel
+from dispatch.providers import email_provider, sms_provider
+from dispatch.providers.base import Outcome, Provider, ProviderError
+from dispatch.services.failover import sms_provider_choose, sms_providers
+from dispatch.services.metric_counters import counters_flush
+from dispatch.services.sending.claim import Claimed, notifications_claim
+from dispatch.services.sending.lease import _give_back, _Lease
+from dispatch.services.sending.record import RECORD_CHUNK, SendSummary, _record
+
+logger = logging.getLogger(__name__)
+
+
+def notifications_send(*, channel: str | None = None, time_budget: float | None = None) -> SendSummary:
+    """Send claimed batches on one or both channels until nothing is left or the time budget is used.
+
+    With both channels the batches take turns (one email batch, one SMS batch, ...), and a channel that
+    had nothing is asked again each round: a backlog of 50,000 SMS holds a new email back for one SMS
+    batch, not until the backlog is gone.
+    """
+    channels = [channel] if channel else [Channel.EMAIL, Channel.SMS]
+    budget = time_budget if time_budget is not None else settings.NOTIFICATIONS_SEND_TASK_SECONDS
+    deadline = time.monotonic() + budget
+    runs = [_ChannelRun(name) for name in channels]
+    try:
+        while time.monotonic() < deadline:
+            # Another round only while some channel had a full batch: more may be waiting there.
+            full = [run.step() for run in runs if not run.stopped]
+            if not any(full):
+                break
+    finally:
+        for run in runs:
+            run.close()
+    total = SendSummary()
+    for run in runs:
+        total.add(run.summary)
+    return total
+
+
+def _choose(channel: str) -> tuple[Provider[Any], int] | None:
+    """The provider for the next batch and the batch size: SMS may have several (failover)."""
+    if channel == Channel.EMAIL:
+        return email_provider(), settings.NOTIFICATIONS_SEND_BATCH_SIZE
+    choice = sms_provider_choose()
+    return None if choice is None else (sms_provider(choice.name), choice.limit)
+
+
+class _ChannelRun:
+    """The batches of one channel within a send run, one :meth:`step` at a time."""
+
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+        self.summary = SendSummary()
+        self.stopped = False  # every provider of the channel is paused: nothing more in this run
+        self._used: dict[str, Provider[Any]] = {}
+
+    def step(self) -> bool:
+        """Claim and send one batch; True when it was full (more may be waiting)."""
+        chosen = _choose(self.channel)
+        if chosen is None:
+            self.stopped = True
+            return False
+        provider, limit = chosen
+        self._used[provider.pause_key] = provider
+        claimed = notifications_claim(channel=self.channel, pause_key=provider.pause_key, limit=limit)
+        if not claimed:
+            return False
+        batch = _send_batch(provider=provider, channel=self.channel, claimed=claimed)
+        self.summary.add(batch)
+        # A paused provider ends the channel's run unless another one can take the next batch.
+        if batch.paused_until is not None and len(sms_providers() if self.channel == Channel.SMS else []) < 2:
+            self.stopped = True
+            return False
+        return len(claimed) >= limit
+
+    def close(self) -> None:
+        for provider in self._used.values():
+            provider.after_batch()
+
+
+def notifications_send_channel(*, channel: str, deadline: float) -> SendSummary:
+    """Claim and send batches on one channel; stop when empty, every provider paused, or past ``deadline``."""
+    run = _ChannelRun(channel)
+    try:
+        while time.monotonic() < deadline and run.step():
+            pass
+    finally:
+        run.close()
+    return run.summary
+
+
+def _send_batch(*, provider: Provider[Any], channel: str, claimed: Sequence[Claimed]) -> SendSummary:
+    by_id = {item.message.notification_id: item for item in claimed}
+    summary = SendSummary(claimed=len(claimed))
+    with _Lease(channel=channel, claim_id=claimed[0].claim_id, ids=set(by_id)) as lease:
+        seen = _send_claimed(provider=provider, channel=channel, by_id=by_id, lease=lease, summary=summary)
+    if len(seen) < len(claimed):
+        # Taken over mid-batch: what this worker still holds and never sent goes back at once.
+        unsent = [notification_id for notification_id in by_id if notification_id not in seen]
+        summary.released += _give_back(channel=channel, claim_id=claimed[0].claim_id, ids=unsent)
+        logger.warning(
+            "send claim %s stopped: %d notification(s) of its batch left unsent",
+            claimed[0].claim_id,
+            len(unsent),
+        )
+    counters_flush()  # the batch's metrics, in one statement
+    return summary
+
+
+def _send_claimed(
+    *,
+    provider: Provider[Any],
+    channel: str,
+    by_id: dict[uuid.UUID, Claimed],
+    lease: _Lease,
+    summary: SendSummary,
+) -> set[uuid.UUID]:
+    """Send and record the batch until done or the claim is lost; return the ids handed to the provider."""
+    pending: list[Outcome[Any]] = []
+    seen: set[uuid.UUID] = set()
+    outcomes = provider.send_batch([item.message for item in by_id.values()])
+    try:
+        for outcome in outcomes:
+            seen.add(outcome.message.notification_id)
+            pending.append(outcome)
+            if len(pending) >= RECORD_CHUNK:
+                with lease.busy:
+                    summary.add(_record(provider=provider, channel=channel, by_id=by_id, outcomes=pending))
+                pending = []
+            # Checked before the provider is asked for the next message (the outcomes are lazy).
+            if len(seen) < len(by_id) and lease.taken_over(seen):
+                break
+    except Exception as exc:
+        # A bug or an unexpected library error: we cannot know whether the rest went out, so they are
+        # charged as transient failures and retried with backoff (at-least-once, never stuck).
+        logger.exception("provider %s failed mid-batch", provider.name)
+        provider.close()
+        error = ProviderError(f"internal error: {exc.__class__.__name__}: {exc}")
+        unsent = [item for item in by_id.values() if item.message.notification_id not in seen]
+        pending.extend(Outcome(message=item.message, error=error) for item in unsent)
+        seen.update(item.message.notification_id for item in unsent)
+    finally:
+        close = getattr(outcomes, "close", None)
+        if close is not None:
+            close()  # a batch left early: let the provider's generator clean up now
+    if pending:
+        with lease.busy:
+            summary.add(_record(provider=provider, channel=channel, by_id=by_id, outcomes=pending))
+    return seen

@@ -1,0 +1,43 @@
+"""The texts of an order as a request gives them, and their rows with the configured defaults filled in.
+
+One set of records for every kind of order (v1 orders, order chains, instant orders): a sender left out
+(``None``) becomes the service's configured default when the row is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from templates.models import EmailTemplate, SmsTemplate
+
+
+@dataclass(frozen=True)
+class EmailTemplateData:
+    subject: str
+    body: str
+    content_type: str = "Plain"
+    from_address: str | None = None
+
+
+@dataclass(frozen=True)
+class SmsTemplateData:
+    body: str
+    sender_number: str | None = None
+
+
+def email_template_create(template: EmailTemplateData) -> EmailTemplate:
+    return EmailTemplate.objects.create(
+        from_address=template.from_address or settings.NOTIFICATIONS_DEFAULT_EMAIL_FROM,
+        subject=template.subject,
+        body=template.body,
+        content_type=template.content_type,
+    )
+
+
+def sms_template_create(template: SmsTemplateData) -> SmsTemplate:
+    return SmsTemplate.objects.create(
+        sender_number=template.sender_number or settings.NOTIFICATIONS_DEFAULT_SMS_SENDER,
+        body=template.body,
+    )
