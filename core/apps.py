@@ -16,5 +16,7 @@ class CoreConfig(AppConfig):
 
         from core import schema  # noqa: F401  (registers the OpenAPI extension)
         from core.auth import check_key_sets
+        from core.checks import check_allowed_hosts
 
         checks.register(check_key_sets, checks.Tags.security)
+        checks.register(check_allowed_hosts, checks.Tags.security)

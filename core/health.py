@@ -13,6 +13,9 @@ docs/upgrading.md). Failing the check then would make a load balancer drain ever
 length of the migration, or for good where ``migrate`` runs from the new release after it starts. A
 deployment waits for ``pending`` to reach 0 instead. ``pending`` is null while the database cannot be
 asked (the database check is then down anyway).
+
+It answers whatever ``Host`` a request names (``HealthMiddleware``): probes address an instance by its own
+address, which is rarely in ``ALLOWED_HOSTS``.
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 import redis
 from django.conf import settings
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
 from core.version import service_version
@@ -113,3 +117,26 @@ def health(request: HttpRequest) -> JsonResponse:
 def live(request: HttpRequest) -> JsonResponse:
     """Liveness: the process serves requests. No database, no broker, no migration count."""
     return JsonResponse({"status": "alive", "version": service_version()})
+
+
+class HealthMiddleware:
+    """Answers ``/health`` and ``/health/live`` before anything reads the ``Host`` header, so a probe is
+    never refused by it.
+
+    Load balancers and orchestrators probe an instance by its own address (a pod's IP, an instance's
+    private address), which is rarely in ALLOWED_HOSTS; Django would answer them a bare 400 and the
+    instance would be drained with no clue why. Host validation guards what is built from the header
+    (absolute URLs, redirects, links in emails); the health answer builds nothing from it, sets no cookie
+    and is public anyway, so it is the same whatever the header says. Every other path is still
+    validated. Placed after SecurityMiddleware (its headers; /health is exempt from its HTTPS redirect).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info == "/health":
+            return health(request)
+        if request.path_info == "/health/live":
+            return live(request)
+        return self.get_response(request)

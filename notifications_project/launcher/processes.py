@@ -82,11 +82,20 @@ def service_commands(env: Mapping[str, str], *, host: str, port: str) -> dict[st
         "worker": worker_command("--concurrency", env.get("CELERY_CONCURRENCY", "2")),
         "beat": beat_command(var_dir / "celerybeat-schedule"),
     }
-    sms_providers = env.get("NOTIFICATIONS_SMS_PROVIDERS") or env.get("NOTIFICATIONS_SMS_PROVIDER", "")
-    if "smpp" in [item.split(":")[0].strip() for item in sms_providers.split(",")]:
+    if "smpp" in sms_providers(env):
         # SMPP delivery receipts arrive over a long-lived receiver bind of their own.
         commands["smpp-receiver"] = [sys.executable, "manage.py", "run_smpp_receiver"]
     return commands
+
+
+def sms_providers(env: Mapping[str, str]) -> list[str]:
+    """The SMS providers the settings read from ``env`` (settings/pipeline.py): NOTIFICATIONS_SMS_PROVIDERS,
+    else NOTIFICATIONS_SMS_PROVIDER, whose default is the sandbox with DEBUG on and SMPP with it off."""
+    debug = (env.get("DEBUG") or "").strip().lower() in {"1", "true", "yes", "on"}
+    value = env.get("NOTIFICATIONS_SMS_PROVIDERS") or env.get(
+        "NOTIFICATIONS_SMS_PROVIDER", "sandbox" if debug else "smpp"
+    )
+    return [item.split(":")[0].strip() for item in value.split(",") if item.strip()]
 
 
 @dataclass

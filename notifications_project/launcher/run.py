@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -24,7 +25,23 @@ DEMO_ORG = "ttd"
 
 
 def run() -> int:
-    """Run the whole service in the foreground on its embedded default."""
+    """Run the whole service in the foreground on its embedded default.
+
+    A preparation step that fails (``migrate`` runs the system checks, so a configuration error stops it)
+    stops the servers started for it and ends the launcher with that step's exit status: nothing is served.
+    """
+    # SIGTERM while preparing (a service manager giving up on a slow start) still stops the servers
+    # started so far; once everything runs, the supervisor takes SIGTERM over.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    try:
+        return _run()
+    except subprocess.CalledProcessError as exc:
+        step = " ".join(str(arg) for arg in exc.cmd[2:]) if isinstance(exc.cmd, list) else str(exc.cmd)
+        print(f"\n  Not started: `manage.py {step}` failed (exit {exc.returncode}), see above.", flush=True)
+        return exc.returncode or 1
+
+
+def _run() -> int:
     var_dir = Path(os.environ.get("NOTIFICATIONS_VAR_DIR", BASE_DIR / "var"))
     var_dir.mkdir(parents=True, exist_ok=True)
     port = os.environ.get("PORT", "8000")
@@ -77,16 +94,20 @@ def _demo_password(var_dir: Path) -> str:
 
 
 def dev_keys(env: dict[str, str], keys: Path) -> None:
-    """Development key pairs for what the operator has not configured: one for the identity provider
-    (bearer tokens) and a separate one for the platform (platform access tokens), so that neither kind
-    of token is ever accepted as the other."""
+    """Development key pairs when the operator has configured no key set of their own: one for the
+    identity provider (bearer tokens) and a separate one for the platform (platform access tokens), so
+    that neither kind of token is ever accepted as the other. A platform key set of the operator's is
+    used as it is, next to the development bearer key."""
     from core.tokens import DEV_PLATFORM_KID, ensure_dev_keys
 
-    if not env.get("NOTIFICATIONS_JWKS_FILE"):
+    operator_keys = bool(env.get("NOTIFICATIONS_JWKS_FILE"))
+    if not operator_keys:
         ensure_dev_keys(keys / "jwks.json", keys / "dev-signing-key.pem")
         env["NOTIFICATIONS_JWKS_FILE"] = str(keys / "jwks.json")
         env["NOTIFICATIONS_JWT_SIGNING_KEY_FILE"] = str(keys / "dev-signing-key.pem")
-    if not env.get("NOTIFICATIONS_PLATFORM_JWKS_FILE"):
+    # The operator's own key set means tokens from the operator's side only: no development platform key
+    # (whose private half would lie next to the service, trusted for the demo org) is made then either.
+    if not env.get("NOTIFICATIONS_PLATFORM_JWKS_FILE") and not operator_keys:
         ensure_dev_keys(
             keys / "platform-jwks.json", keys / "platform-dev-signing-key.pem", kid=DEV_PLATFORM_KID
         )

@@ -52,6 +52,8 @@ MIDDLEWARE = [
     "core.middleware.RequestLogMiddleware",
     "core.throttling.RateLimitHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads the Host header: probes by an instance's own address get their answer.
+    "core.health.HealthMiddleware",
     # The admin's CSS and JS from STATIC_ROOT (filled by collectstatic): the web server serves no files.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

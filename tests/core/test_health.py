@@ -103,3 +103,15 @@ def test_liveness_answers_without_asking_the_database_or_the_broker(settings) ->
 
 def test_liveness_is_read_only() -> None:
     assert Client().post("/health/live").status_code == 405
+
+
+@pytest.mark.django_db
+def test_health_answers_a_probe_by_an_address_not_in_allowed_hosts(settings) -> None:
+    """A load balancer probes the instance's own address; other paths still validate the Host header."""
+    settings.ALLOWED_HOSTS = ["notifications.example.org"]
+    client = Client(HTTP_HOST="10.1.2.3:8000")
+
+    assert client.get("/health").status_code == 200
+    assert client.get("/health/live").status_code == 200
+    assert client.get("/notifications/api/v1/whoami").status_code == 400
+    assert client.post("/health").status_code == 405

@@ -152,3 +152,43 @@ def test_the_demo_token_is_signed_by_the_development_key(tmp_path) -> None:
     jwk = jwt.PyJWKSet.from_json((tmp_path / "jwks.json").read_text()).keys[0]
     claims = jwt.decode(token, jwk.key, algorithms=["RS256"], options={"verify_aud": False})
     assert claims["urn:altinn:org"] == "ttd"
+
+
+def test_the_smpp_receiver_runs_when_smpp_is_the_default_of_production_settings(tmp_path) -> None:
+    """With DEBUG off SMPP is the SMS provider unless one is named: its receipts need the receiver."""
+    from notifications_project.launcher.processes import service_commands
+
+    def names(**env: str) -> set[str]:
+        return set(
+            service_commands({"NOTIFICATIONS_VAR_DIR": str(tmp_path), **env}, host="127.0.0.1", port="1")
+        )
+
+    assert "smpp-receiver" in names(DEBUG="false")
+    assert "smpp-receiver" not in names(DEBUG="true")
+    assert "smpp-receiver" not in names(DEBUG="false", NOTIFICATIONS_SMS_PROVIDER="twilio")
+    assert "smpp-receiver" in names(DEBUG="true", NOTIFICATIONS_SMS_PROVIDERS="twilio:1,smpp:3")
+
+
+def test_no_development_key_is_made_next_to_the_operators_own_key_set(tmp_path) -> None:
+    """Not even the platform's: its private key would sign platform tokens trusted for the demo org."""
+    from notifications_project.launcher.run import dev_keys
+
+    env = {"NOTIFICATIONS_JWKS_FILE": str(tmp_path / "operator-jwks.json")}
+
+    dev_keys(env, tmp_path / "keys")
+
+    assert not (tmp_path / "keys").exists()
+    assert env == {"NOTIFICATIONS_JWKS_FILE": str(tmp_path / "operator-jwks.json")}
+
+
+def test_development_keys_are_made_when_the_operator_named_none(tmp_path) -> None:
+    from notifications_project.launcher.run import dev_keys
+
+    env: dict[str, str] = {}
+
+    dev_keys(env, tmp_path / "keys")
+
+    assert env["NOTIFICATIONS_JWKS_FILE"] == str(tmp_path / "keys" / "jwks.json")
+    assert env["NOTIFICATIONS_PLATFORM_JWKS_FILE"] == str(tmp_path / "keys" / "platform-jwks.json")
+    assert env["NOTIFICATIONS_PLATFORM_TRUSTED_ISSUERS"] == "ttd"
+    assert (tmp_path / "keys" / "dev-signing-key.pem").is_file()

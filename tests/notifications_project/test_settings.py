@@ -38,3 +38,11 @@ def test_deploy_checks_are_clean_with_production_settings() -> None:
         ALLOWED_HOSTS="notifications.example.org",
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_startup_fails_clearly_without_allowed_hosts_when_debug_is_off() -> None:
+    """Else every request but /health would be a bare 400 while the instance looked healthy."""
+    result = _manage("check", DEBUG="false", SECRET_KEY="x" * 60)
+    assert result.returncode != 0
+    assert "notifications.E003" in result.stderr
+    assert "ALLOWED_HOSTS is empty" in result.stderr
