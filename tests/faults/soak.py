@@ -53,15 +53,18 @@ def test_results(junit: Path) -> dict[str, Any]:
     if not junit.exists():
         return {"passed": 0, "failed": [], "skipped": 0}
     failed, passed, skipped = [], 0, 0
+    seconds: dict[str, float] = {}
     for case in ElementTree.parse(junit).iter("testcase"):
         name = f"{case.get('classname')}::{case.get('name')}"
+        module = str(case.get("classname")).rpartition(".")[2]
+        seconds[module] = round(seconds.get(module, 0.0) + float(case.get("time") or 0), 1)
         if case.find("failure") is not None or case.find("error") is not None:
             failed.append(name)
         elif case.find("skipped") is not None:
             skipped += 1
         else:
             passed += 1
-    return {"passed": passed, "failed": failed, "skipped": skipped}
+    return {"passed": passed, "failed": failed, "skipped": skipped, "seconds_per_module": seconds}
 
 
 def summary(
@@ -135,6 +138,7 @@ def printed(result: dict[str, Any]) -> str:
         f"{fuzz['failed_operations']} operations failing"
     )
     lines.append(f"  tests: {tests['passed']} passed, {len(tests['failed'])} failed {tests['failed'] or ''}")
+    lines.append(f"  seconds per test module: {tests.get('seconds_per_module')}")
     if result["not_reported"]:
         lines.append(f"  no numbers from: {', '.join(result['not_reported'])}")
     return "\n".join(lines)

@@ -115,7 +115,7 @@ def test_the_api_answers_503_while_postgresql_is_down_and_the_workers_resume_whe
             "the first order to complete", lambda: status(before) == "Completed", timeout=60, interval=0.2
         )
         sending_id = ""
-        sent_before = 0
+        sent_before = sending_at_crash = 0
         if SENDING_ORDER:
             recipients = [{"emailAddress": f"r{number}@example.no"} for number in range(SENDING_ORDER)]
             sending = client.post("/orders/email", {**EMAIL, "recipients": recipients})
@@ -128,11 +128,9 @@ def test_the_api_answers_503_while_postgresql_is_down_and_the_workers_resume_whe
                 return bool(statuses[EmailStatus.SENDING] or (statuses[EmailStatus.NEW] and started))
 
             wait_for("the send run of the large order", send_run_under_way, timeout=60, interval=0.02)
-            sent_before = sum(
-                count
-                for status, count in email_statuses(postgres.url, sending_id).items()
-                if status not in (EmailStatus.NEW, EmailStatus.SENDING)
-            )
+            at_crash = email_statuses(postgres.url, sending_id)
+            sent_before = sum(at_crash.values()) - at_crash[EmailStatus.NEW] - at_crash[EmailStatus.SENDING]
+            sending_at_crash = at_crash[EmailStatus.SENDING]
         # Due in a moment: its time comes while the database is down.
         send_time = datetime.now(UTC) + timedelta(seconds=2)
         due = client.post("/orders/email", {**EMAIL, "requestedSendTime": send_time.isoformat()})
@@ -217,6 +215,7 @@ def test_the_api_answers_503_while_postgresql_is_down_and_the_workers_resume_whe
                 delivered=statuses[EmailStatus.DELIVERED],
                 lost=SENDING_ORDER - final,
                 sent_when_postgres_crashed=sent_before,
+                in_a_batch_when_postgres_crashed=sending_at_crash,
                 endpoints_answering_503=len(calls) + 1,
                 sweep_failures=failures,
                 outage_seconds=round(outage, 1),

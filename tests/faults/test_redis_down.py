@@ -90,6 +90,7 @@ def test_orders_are_accepted_while_redis_is_down_and_sent_once_it_is_back(
     redis.stop()
     down_at = time.monotonic()
     sent_before = large_rows.exclude(status__in=(SmsStatus.NEW, SmsStatus.SENDING)).count()
+    sending_at_crash = large_rows.filter(status=SmsStatus.SENDING).count()
 
     order_ids = [large_id]
     for number in range(ORDERS_DURING_OUTAGE):
@@ -143,6 +144,7 @@ def test_orders_are_accepted_while_redis_is_down_and_sent_once_it_is_back(
         delivered=sum(status in (EmailStatus.DELIVERED, SmsStatus.DELIVERED) for status in statuses),
         lost=LARGE_ORDER + ORDERS_DURING_OUTAGE - final,
         sent_when_redis_died=sent_before,
+        in_a_batch_when_redis_died=sending_at_crash,
         orders_during_outage=ORDERS_DURING_OUTAGE,
         outage_seconds=round(outage, 1),
     )

@@ -140,8 +140,9 @@ def test_sigkilled_workers_lose_nothing_and_resend_only_what_was_in_flight(trans
             since = timezone.now()
             flying = sending_ids()
             if flying:
+                # In flight at this kill: claimed and not recorded, and not already left by an earlier kill.
+                kills.append({"phase": "sending", "in_flight": len(flying - in_flight)})
                 in_flight |= flying
-                kills.append({"phase": "sending", "in_flight": len(flying)})
             else:
                 missed += 1
             assert len(kills) < PROCESSING_KILLS + 3 * SENDING_KILLS, (
