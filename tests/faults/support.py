@@ -24,6 +24,21 @@ from notifications_project.launcher.servers import PostgresServer, free_port
 T = TypeVar("T")
 
 
+def size(name: str, default: int) -> int:
+    """A size of a fault test: ``default`` in ``make test``; ``make soak`` (``tests.faults.soak``) sets
+    ``name`` in the environment to run the same test longer."""
+    return int(os.environ.get(name) or default)
+
+
+def report(fault: str, **numbers: Any) -> None:
+    """Hand a fault test's numbers to the soak summary: one JSON line appended to the file that
+    ``FAULTS_REPORT`` names (set by ``tests.faults.soak``); nothing without it."""
+    path = os.environ.get("FAULTS_REPORT")
+    if path:
+        with open(path, "a", encoding="utf-8") as file:
+            file.write(json.dumps({"fault": fault, **numbers}, default=str) + "\n")
+
+
 def wait_for(what: str, check: Callable[[], T], *, timeout: float, interval: float = 0.05) -> T:
     """Poll ``check`` until it returns something truthy; fail with ``what`` after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout

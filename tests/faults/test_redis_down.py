@@ -3,18 +3,22 @@
 The service runs as in production, in its own processes against the test database: the web server, a Celery
 worker and Celery beat, with a private Redis as the broker. Redis is killed while the worker is in the
 middle of a send run (so its acknowledgement is lost too), orders are placed during the outage, and Redis
-is started again, empty, on the same port.
+is started again, empty, on the same port. ``make soak`` makes the large order ``FAULT_REDIS_RECIPIENTS``
+long.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 from django.db import connection
 
 from notifications_project.launcher.servers import free_port
 from orders.models import (
+    EMAIL_PENDING_STATUSES,
+    SMS_PENDING_STATUSES,
     EmailNotification,
     EmailStatus,
     Order,
@@ -28,7 +32,9 @@ from tests.faults.support import (
     celery_beat,
     celery_worker,
     database_url,
+    report,
     service_env,
+    size,
     wait_for,
     web_server,
 )
@@ -36,7 +42,7 @@ from tests.faults.support import (
 pytestmark = pytest.mark.django_db(transaction=True)
 logger = logging.getLogger(__name__)
 
-LARGE_ORDER = 500  # recipients: a send run of several batches, for Redis to die in
+LARGE_ORDER = size("FAULT_REDIS_RECIPIENTS", 500)  # recipients: a send run of batches, for Redis to die in
 ORDERS_DURING_OUTAGE = 6
 
 
@@ -82,6 +88,9 @@ def test_orders_are_accepted_while_redis_is_down_and_sent_once_it_is_back(
     wait_for("the send run of the large order", sending, timeout=60, interval=0.02)
     logged = len(worker.output())
     redis.stop()
+    down_at = time.monotonic()
+    sent_before = large_rows.exclude(status__in=(SmsStatus.NEW, SmsStatus.SENDING)).count()
+    sending_at_crash = large_rows.filter(status=SmsStatus.SENDING).count()
 
     order_ids = [large_id]
     for number in range(ORDERS_DURING_OUTAGE):
@@ -114,15 +123,31 @@ def test_orders_are_accepted_while_redis_is_down_and_sent_once_it_is_back(
     )
 
     redis.start()  # empty: every message published before the outage is gone
+    outage = time.monotonic() - down_at
 
     def all_completed() -> bool:
         still_up(worker, beat, web)  # a worker that died would never finish: say so at once
         completed = Order.objects.filter(id__in=order_ids, status=OrderStatus.COMPLETED).count()
         return completed == len(order_ids)
 
-    wait_for("every order to complete", all_completed, timeout=120, interval=0.2)
+    wait_for("every order to complete", all_completed, timeout=120 * max(1, LARGE_ORDER / 500), interval=0.2)
     emails = EmailNotification.objects.filter(order_id__in=order_ids)
     sms = SmsNotification.objects.filter(order_id__in=order_ids)
+    statuses = [*emails.values_list("status", flat=True), *sms.values_list("status", flat=True)]
+    pending = {*EMAIL_PENDING_STATUSES, *SMS_PENDING_STATUSES}
+    final = sum(status not in pending for status in statuses)
+    report(
+        "redis_restart",
+        notifications_placed=LARGE_ORDER + ORDERS_DURING_OUTAGE,
+        notifications=len(statuses),
+        final=final,
+        delivered=sum(status in (EmailStatus.DELIVERED, SmsStatus.DELIVERED) for status in statuses),
+        lost=LARGE_ORDER + ORDERS_DURING_OUTAGE - final,
+        sent_when_redis_died=sent_before,
+        in_a_batch_when_redis_died=sending_at_crash,
+        orders_during_outage=ORDERS_DURING_OUTAGE,
+        outage_seconds=round(outage, 1),
+    )
     assert list(emails.values_list("status", flat=True)) == [EmailStatus.DELIVERED] * (
         ORDERS_DURING_OUTAGE // 2
     )

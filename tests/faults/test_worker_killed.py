@@ -7,6 +7,8 @@ while it looks the recipients up and while it sends batches, and started again e
 every notification has a final status, the order has exactly one notification per recipient, and the
 only messages the SMTP server got twice are ones that were in flight (claimed, not yet recorded) at a
 kill, with the same notification id.
+
+``make soak`` runs it larger: ``FAULT_NOTIFICATIONS`` recipients and ``FAULT_KILLS`` kills in send batches.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from django.db import connection
 from django.utils import timezone
 
 from orders.models import (
+    EMAIL_PENDING_STATUSES,
     EmailNotification,
     EmailStatus,
     NotificationChannel,
@@ -35,18 +38,20 @@ from orders.models import (
     SendingTimePolicy,
 )
 from templates.models import EmailTemplate
-from tests.faults.support import Register, database_url, python, service_env, wait_for
+from tests.faults.support import Register, database_url, python, report, service_env, size, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 logger = logging.getLogger(__name__)
 
-RECIPIENTS = 20_000
+RECIPIENTS = size("FAULT_NOTIFICATIONS", 20_000)
 CHUNK = 1_000
 # Two register calls per chunk (contacts, names), each this slow: the lookups take at least 1.6 s, so a
 # kill within 1 s of the claim always lands inside them.
 REGISTER_DELAY = 0.04
 PROCESSING_KILLS = 3
-SENDING_KILLS = 5
+SENDING_KILLS = size("FAULT_KILLS", 5)
+# The waits' bounds grow with the order (the sizes of `make test` keep the bounds they always had).
+SCALE = max(1.0, RECIPIENTS / 20_000)
 MESSAGE_ID = re.compile(rb"^Message-ID: <([0-9a-f-]{36})@", re.MULTILINE | re.IGNORECASE)
 
 
@@ -108,6 +113,7 @@ def test_sigkilled_workers_lose_nothing_and_resend_only_what_was_in_flight(trans
         worker = services("worker", python("-m", "tests.faults.worker"), env)
         kills: list[dict[str, object]] = []
         in_flight: set[uuid.UUID] = set()
+        missed = 0  # kills that found no batch in flight (the worker was between batches)
         started = time.monotonic()
 
         # 1. Killed while looking the recipients up: nothing is written, the next worker starts over.
@@ -134,8 +140,11 @@ def test_sigkilled_workers_lose_nothing_and_resend_only_what_was_in_flight(trans
             since = timezone.now()
             flying = sending_ids()
             if flying:
+                # In flight at this kill: claimed and not recorded, and not already left by an earlier kill.
+                kills.append({"phase": "sending", "in_flight": len(flying - in_flight)})
                 in_flight |= flying
-                kills.append({"phase": "sending", "in_flight": len(flying)})
+            else:
+                missed += 1
             assert len(kills) < PROCESSING_KILLS + 3 * SENDING_KILLS, (
                 f"seed {seed}: kills keep missing batches"
             )
@@ -146,7 +155,7 @@ def test_sigkilled_workers_lose_nothing_and_resend_only_what_was_in_flight(trans
         wait_for(
             "the order to complete",
             lambda: Order.objects.filter(id=order.id, status=OrderStatus.COMPLETED).exists(),
-            timeout=240,
+            timeout=240 * SCALE,
             interval=0.5,
         )
         elapsed = time.monotonic() - started
@@ -157,6 +166,29 @@ def test_sigkilled_workers_lose_nothing_and_resend_only_what_was_in_flight(trans
         EmailNotification.objects.filter(order=order).values_list(
             "id", "recipient_position", "to_address", "status", "provider_reference"
         )
+    )
+    # The numbers first, so that a soak run that fails still says what it saw.
+    per_destination = Counter(address for message in smtp.received for address in message.rcpt_tos)
+    expected_addresses = {f"{nin(position)}@register.test" for position in range(0, RECIPIENTS, 2)}
+    final_positions = {row[1] for row in notifications if row[3] not in EMAIL_PENDING_STATUSES}
+    report(
+        "worker_killed",
+        seed=seed,
+        notifications_placed=RECIPIENTS,
+        notifications=len(notifications),
+        final=len(final_positions),
+        to_send=len(expected_addresses),
+        delivered=sum(row[3] == EmailStatus.DELIVERED for row in notifications),
+        # Lost: a recipient without a final notification, or an address due a message that never got one.
+        lost=RECIPIENTS - len(final_positions) + len(expected_addresses - set(per_destination)),
+        messages_received=len(smtp.received),
+        duplicated_destinations=sum(count > 1 for count in per_destination.values()),
+        extra_messages=sum(count - 1 for count in per_destination.values()),
+        kills=kills,
+        sigkills=len(kills) + missed,
+        kills_between_batches=missed,
+        in_flight=len(in_flight),
+        seconds=round(elapsed, 1),
     )
     # Exactly one notification per recipient: no kill duplicated or lost a row. Every one is final: the
     # reserved half failed at generation, and with nothing else failing, the other half was delivered.

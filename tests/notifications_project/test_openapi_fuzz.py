@@ -4,11 +4,15 @@ The document is fetched from the running WSGI app (``/notifications/api/v1/opena
 operation in it is fuzzed, including ones added later. Requests carry a valid token of creator ``ttd``;
 schemathesis generates valid and invalid parameters and bodies and checks each response against the
 document (status code, content type, headers, body schema), plus its own checks (no server error,
-invalid data refused, missing auth refused). Examples per operation are bounded so the run stays short.
+invalid data refused, missing auth refused). Examples per operation are bounded so the run stays short;
+``make soak`` sets ``FUZZ_CASES`` to generate at least that many cases over all operations.
 """
 
 from __future__ import annotations
 
+import math
+import os
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -19,6 +23,7 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 
 from notifications_project.wsgi import application
+from tests.faults.support import report
 from tests.notifications_project.routes import OPENAPI_PATH
 
 # Examples per operation and generation mode: enough to hit every field with wrong types, missing and
@@ -28,6 +33,10 @@ MAX_EXAMPLES = 25
 
 # Loaded when the module is collected (Django is set up by then; the document needs no database).
 schema = schemathesis.openapi.from_wsgi(OPENAPI_PATH, application)
+OPERATIONS = sum(1 for _ in schema.get_all_operations())
+# `make soak`: enough examples per operation for FUZZ_CASES cases over all of them (each example a case).
+MAX_EXAMPLES = max(MAX_EXAMPLES, math.ceil(int(os.environ.get("FUZZ_CASES") or 0) / OPERATIONS))
+CASES: Counter[str] = Counter()  # cases run per operation, for the soak summary
 # The examples phase (every example in the document) and the fuzzing phase (MAX_EXAMPLES generated valid
 # and invalid requests per operation) run; the coverage phase, which walks every boundary of every field
 # without a bound, would take minutes on the order requests.
@@ -56,6 +65,7 @@ def _keep_the_test_connection() -> Iterator[None]:
 def test_every_operation_answers_as_documented_and_never_with_a_server_error(
     case: schemathesis.Case, make_token: Callable[..., str], published: Any
 ) -> None:
+    CASES[case.operation.label] += 1
     # Schemathesis fills the security schemes' headers with generated values; a valid token replaces them,
     # so the cases reach the operations (the missing-auth check still sends each one without a token).
     case.headers = {
@@ -69,6 +79,14 @@ def test_every_operation_answers_as_documented_and_never_with_a_server_error(
         # libphonenumber knows, an EmailAndSms order needs both templates... rules JSON Schema cannot say.
         # Invalid data must still be refused (negative_data_rejection stays on).
         excluded_checks=[schemathesis.checks.positive_data_acceptance],
+    )
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _count_cases() -> Iterator[None]:
+    yield
+    report(
+        "openapi_fuzz", cases=sum(CASES.values()), operations=len(CASES), examples_per_operation=MAX_EXAMPLES
     )
 
 
