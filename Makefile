@@ -31,7 +31,7 @@ fmt: install ## Format the code
 bench: install ## Run the benchmarks (results in bench/results/latest.json)
 	$(PY) -m bench
 
-soak: install ## Run the fault and API fuzz tests at soak sizes (~20 min, not in make test); summary in bench/results/soak.json
+soak: install ## Run the fault and API fuzz tests at soak sizes (not in make test; ~30 min); summary in bench/results/soak.json
 	$(PY) -m tests.faults.soak $(PYTEST_ARGS)
 
 .PHONY: help install run test lint fmt bench soak
