@@ -6,8 +6,8 @@ Every callback is a ``POST`` of a JSON body with::
 
 ``v1`` is ``hex(HMAC-SHA256(secret, f"{t}." + body))`` over the exact bytes of the body, keyed with the
 creator's secret. During a rotation a second ``v1`` is signed with the previous secret, so a receiver that
-still holds the old one keeps verifying. :func:`signature_verify` is what a receiver does (the README shows
-it as a stand-alone snippet).
+still holds the old one keeps verifying. :func:`signature_verify` is what a receiver does
+(docs/pipeline.md shows it as a stand-alone snippet).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from orders.models import (
 
 SIGNATURE_HEADER = "X-Notifications-Signature"
 EVENT_ID_HEADER = "X-Notifications-Event-Id"
-# A receiver should refuse a signature older than this (replays); the README recommends the same.
+# A receiver should refuse a signature older than this (replays); docs/pipeline.md recommends the same.
 DEFAULT_TOLERANCE_SECONDS = 300
 
 

@@ -1,8 +1,9 @@
 """A local receiver of status callbacks that verifies every signature and can fail on purpose.
 
-It checks ``X-Notifications-Signature`` with the secrets it is given (as a client would, with the README's
-verification) and answers 401 to a bad one. ``fail_first`` answers that many requests with ``fail_status``
-(500 by default, with ``Retry-After`` when ``retry_after`` is set) before it starts accepting.
+It checks ``X-Notifications-Signature`` with the secrets it is given (as a client would, with the
+verification of docs/pipeline.md) and answers 401 to a bad one. ``fail_first`` answers that many requests
+with ``fail_status`` (500 by default, with ``Retry-After`` when ``retry_after`` is set) before it starts
+accepting.
 """
 
 from __future__ import annotations

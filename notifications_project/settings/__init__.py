@@ -1,6 +1,6 @@
 """Settings of the notification service, read from the environment.
 
-Every variable is documented in the README's configuration table. Production differences are
+Every variable is documented in docs/configuration.md. Production differences are
 environment toggles, not a separate module; secrets are required when DEBUG is off. The settings are
 grouped by role in the modules below; this module is what DJANGO_SETTINGS_MODULE names.
 """

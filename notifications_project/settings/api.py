@@ -84,7 +84,7 @@ NOTIFICATIONS_REGISTRY_MAX_RESPONSE_BYTES = env_int(
 # (or read from NOTIFICATIONS_REGISTRY_TOKEN_FILE).
 NOTIFICATIONS_REGISTRY_TOKEN = env_secret("NOTIFICATIONS_REGISTRY_TOKEN")
 
-# --- Metrics (see the README's "Metrics") ---
+# --- Metrics (see docs/operations.md, "Metrics") ---
 # GET /metrics answers a request with "Authorization: Bearer <this token>", or a staff user's session.
 NOTIFICATIONS_METRICS_TOKEN = env_secret("NOTIFICATIONS_METRICS_TOKEN")
 # The numbers read from PostgreSQL (statuses, backlog) are reused this long between scrapes.
@@ -105,14 +105,14 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Notifications API",
     "DESCRIPTION": "Send SMS and email notifications to citizens and organisations, and follow every "
     "notification until it reaches a final status.\n\n"
-    # What the v1 orders API does better than the service it replaces (details in the README).
+    # What the v1 orders API does better than the service it replaces (details in docs/api.md).
     "The v1 orders API follows the service it replaces, with these improvements: validation errors are "
     "keyed by JSON path (`recipients[0].mobileNumber`) and reported all at once; an order that is "
     "`Processed` is reported as `Processed` (not as `Completed`); `succeeded` counts SMS in Accepted and "
     "Delivered in every endpoint; recipients per order, text lengths and request size have limits; "
     "malformed JSON, wrong types, unknown enum values and non-UUID ids are 400 problems; the singular "
     "`/order/{id}...` paths of the old documentation are served as aliases.\n\n"
-    # The same for the newer API under /future (details in each operation and in the README).
+    # The same for the newer API under /future (details in each operation and in docs/api.md).
     "The newer API under `/future` (order chains with reminders, instant orders, shipments and the status "
     "feed) follows it too, with these improvements: the `Location` of a new chain is served "
     "(`GET /future/orders/chain/{id}`); receipts carry `smsPartCount`; a concurrent duplicate gets the "

@@ -21,7 +21,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 NOTIFICATIONS_SMS_SEND_WINDOW = env_str("NOTIFICATIONS_SMS_SEND_WINDOW", "09:00-17:00")
 NOTIFICATIONS_SMS_TIME_ZONE = env_str("NOTIFICATIONS_SMS_TIME_ZONE", "Europe/Oslo")
 
-# --- Order processing (see the README's "Processing") ---
+# --- Order processing (see docs/pipeline.md) ---
 # A failed condition endpoint check is repeated after this delay; after MAX_CHECKS failed checks the
 # order is sent anyway (the reference service checks twice, 60 s apart).
 NOTIFICATIONS_CONDITION_RETRY_DELAY = timedelta(
@@ -56,7 +56,7 @@ CELERY_BEAT_SCHEDULE["future-purge"] = {
     "options": {"expires": 3600},
 }
 
-# --- Sending (see the README's "Sending") ---
+# --- Sending (see docs/sending.md) ---
 # Provider per channel: email sandbox|smtp|anymail|<dotted Django email backend>; SMS sandbox|smpp|twilio.
 # The sandbox (nothing leaves the machine) is the default when DEBUG is on; SMTP and SMPP otherwise.
 NOTIFICATIONS_EMAIL_PROVIDER = env_str("NOTIFICATIONS_EMAIL_PROVIDER", "sandbox" if DEBUG else "smtp")
@@ -145,7 +145,7 @@ CELERY_BEAT_SCHEDULE["notification-content-purge"] = {
     "options": {"expires": 3600},
 }
 
-# --- Status callbacks (see the README's "Status callbacks") ---
+# --- Status callbacks (see docs/pipeline.md, "Status callbacks") ---
 # statusCallbackUrl must be an absolute https URL; http is accepted too when this is on (default: DEBUG).
 NOTIFICATIONS_CALLBACK_ALLOW_HTTP = env_bool("NOTIFICATIONS_CALLBACK_ALLOW_HTTP", DEBUG)
 # A callback is retried, backing off from BASE and doubling up to MAX, until MAX_AGE after its event.
@@ -183,7 +183,7 @@ def _sms_providers(value: str) -> list[tuple[str, int]]:
     return providers
 
 
-# --- SMS failover (see the README's "SMS failover") ---
+# --- SMS failover (see docs/pipeline.md, "SMS failover") ---
 # Several SMS providers with weights ("smpp:3,twilio:1"); empty means NOTIFICATIONS_SMS_PROVIDER alone.
 NOTIFICATIONS_SMS_PROVIDERS = _sms_providers(env_str("NOTIFICATIONS_SMS_PROVIDERS", ""))
 # A provider loses its share when, over the last WINDOW seconds with at least MIN_ATTEMPTS attempts, the
