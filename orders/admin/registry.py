@@ -163,7 +163,11 @@ class PersonAdmin(RegistryAdminMixin):
                         "file": upload.name,
                         "persons": result.persons if result else 0,
                         "organizations": result.organizations if result else 0,
-                        "self_identified_users": result.self_identified if result else 0,
+                        **(
+                            {"self_identified_users": result.self_identified}
+                            if result and result.self_identified
+                            else {}
+                        ),
                         "rejected_rows": len(result.errors) if result else 0,
                         **({"error": file_error} if file_error else {}),
                     },

@@ -177,3 +177,5 @@ def test_the_admin_import_takes_self_identified_rows(operator_client) -> None:
         response.content.decode()
     )
     assert SelfIdentifiedUser.objects.get().username == "ola"
+    details = AuditEntry.objects.get(action=AuditAction.REGISTRY_IMPORT).details
+    assert (details["persons"], details["self_identified_users"]) == (0, 1)
