@@ -71,6 +71,8 @@ ADDED_COLUMNS: dict[str, dict[str, Any]] = {
     # still finds a Sending row by claimed_at).
     "orders_emailnotification": {"claim_id": None, "lease_until": None},
     "orders_smsnotification": {"claim_id": None, "lease_until": None},
+    # orders/0003: a chain registered before it had no dialogportenAssociation kept.
+    "orders_orderchain": {"dialog_id": None, "transmission_id": None},
 }
 
 # Columns whose values must be E.164 mobile numbers (check constraints), besides any "mobile_number".
