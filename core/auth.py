@@ -45,7 +45,6 @@ logger = logging.getLogger(__name__)
 
 # Only asymmetric algorithms: this rules out "alg: none" and HS256 signed with a public key.
 ALLOWED_ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
-LEEWAY_SECONDS = 30
 
 ORG_CLAIM = "urn:altinn:org"
 APP_CLAIM = "urn:altinn:app"
@@ -67,6 +66,8 @@ class ServiceOwner:
     org: str | None
     scopes: frozenset[str] = field(default_factory=frozenset)
     platform: bool = False
+    # The token's `sub`, when it has one: who (not only which organisation) called, for audit entries.
+    subject: str | None = None
 
     is_authenticated = True
     is_anonymous = False
@@ -166,7 +167,8 @@ def verify_token(token: str, keys: KeySet = key_set) -> dict[str, Any]:
             key.key,
             algorithms=[key.algorithm_name or algorithm],
             options={"require": ["exp"], "verify_aud": False},
-            leeway=LEEWAY_SECONDS,
+            # No skew by default, as the reference: an expired token is refused at once.
+            leeway=settings.NOTIFICATIONS_JWT_LEEWAY_SECONDS,
         )
     except jwt.ExpiredSignatureError as exc:
         raise exceptions.AuthenticationFailed("The token has expired.") from exc
@@ -214,7 +216,12 @@ def _bearer_owner(token: str) -> ServiceOwner:
     if PLATFORM_ONLY_CLAIMS & claims.keys():
         raise exceptions.AuthenticationFailed("A platform access token is not accepted as a bearer token.")
     _check_issuer_and_audience(claims)
-    return ServiceOwner(org=_creator(claims.get(ORG_CLAIM), ORG_CLAIM), scopes=_scopes(claims))
+    subject = claims.get("sub")
+    return ServiceOwner(
+        org=_creator(claims.get(ORG_CLAIM), ORG_CLAIM),
+        scopes=_scopes(claims),
+        subject=subject[:CREATOR_MAX_LENGTH] if isinstance(subject, str) and subject else None,
+    )
 
 
 def _platform_creator(token: str) -> str | None:
@@ -271,6 +278,17 @@ class IsServiceOwner(BasePermission):
         if not isinstance(user, ServiceOwner):
             return False
         return user.can_create and bool(user.org)
+
+
+class IsSupportAdmin(BasePermission):
+    """Allows a bearer token with the support scope (``NOTIFICATIONS_SUPPORT_SCOPE``), with or without an
+    organisation: support reads across creators, so the create scope alone is not enough."""
+
+    message = "The token lacks the scope altinn:notifications.support.admin."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        return isinstance(user, ServiceOwner) and settings.NOTIFICATIONS_SUPPORT_SCOPE in user.scopes
 
 
 def creator_of(request: Request) -> str:

@@ -13,6 +13,7 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 from rest_framework.views import APIView
 
+from core.problem_codes import CODES, REGISTRY
 from core.problems import PROBLEM_CONTENT_TYPE
 
 MSG_UNAUTHORIZED = "The token is missing, invalid or expired."
@@ -23,12 +24,23 @@ MSG_FORBIDDEN = (
 MSG_THROTTLED = "Too many requests from this creator; see Retry-After."
 
 
+PROBLEM_CODE_HELP = "The problem's stable machine-readable code: " + "; ".join(
+    f"{entry.code} {entry.status} {entry.title}" for entry in REGISTRY
+)
+
+
+def problem_code_field() -> serializers.ChoiceField:
+    """``code``: one of the registry's codes (core/problem_codes.py), listed as the schema's enum."""
+    return serializers.ChoiceField(choices=CODES, help_text=PROBLEM_CODE_HELP)
+
+
 class ProblemSerializer(serializers.Serializer[Any]):
     """Problem details (RFC 9457), served as application/problem+json."""
 
     type = serializers.CharField()
     title = serializers.CharField()
     status = serializers.IntegerField()
+    code = problem_code_field()
     detail = serializers.CharField(required=False)
 
 

@@ -17,6 +17,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from core.problem_codes import code_for
+
 logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -113,10 +115,10 @@ def problem_body(
 ) -> dict[str, Any]:
     """The one shape of every error answer of the service (API, webhooks, metrics, the web server's own
     408/413): ``type``, ``title``, ``status``, then ``code``, ``detail`` (left out when it only repeats
-    the title) and any extra members such as ``errors``."""
+    the title) and any extra members such as ``errors``. ``code`` defaults to the registry's code of the
+    status and title (core/problem_codes.py), so every answer carries one."""
     body: dict[str, Any] = {"type": problem_type, "title": title, "status": status_code}
-    if code:
-        body["code"] = code
+    body["code"] = code or code_for(status_code, title)
     if detail and detail != title:
         body["detail"] = detail
     if extra:

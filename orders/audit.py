@@ -23,6 +23,7 @@ class AuditAction(models.TextChoices):
     REPORT_REAPPLY = "report_reapply", "Delivery report re-applied"
     CALLBACK_RESEND = "callback_resend", "Status callback re-sent"
     CALLBACK_SECRET_CHANGE = "callback_secret_change", "Callback secret rotated or deactivated"
+    SUPPORT_LOOKUP = "support_lookup", "Support lookup of a recipient's notifications"
 
 
 class AuditOutcome(models.TextChoices):
@@ -69,15 +70,17 @@ def audit_record(
     target_type: str = "",
     target_id: str = "",
     details: dict[str, Any] | None = None,
+    actor_username: str | None = None,
 ) -> AuditEntry:
-    """Write one audit entry; ``target`` (a model instance) fills in ``target_type`` and ``target_id``."""
+    """Write one audit entry; ``target`` (a model instance) fills in ``target_type`` and ``target_id``.
+    ``actor_username`` names a caller that is not a user (an API token's organisation and subject)."""
     if target is not None:
         target_type = target._meta.label_lower
         target_id = str(target.pk)
     user = actor if isinstance(actor, AbstractBaseUser) else None
     return AuditEntry.objects.create(
         actor_id=user.pk if user is not None else None,
-        actor_username=user.get_username() if user is not None else "system",
+        actor_username=user.get_username() if user is not None else (actor_username or "system")[:150],
         action=action,
         outcome=outcome,
         target_type=target_type,

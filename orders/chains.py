@@ -32,6 +32,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from core.problem_codes import MISSING_CONTACT_INFORMATION, TEMPORARY_FAILURE
 from core.problems import ApplicationError
 from orders.models import ORDER_FINAL_STATUSES, Order, OrderChain, OrderType
 from orders.registry import get_registry
@@ -70,8 +71,8 @@ class AltinnProblem(ApplicationError):
 
 class MissingContactInformation(AltinnProblem):
     status_code = 422
-    title = "Missing contact information for recipient(s)"
-    code = "NOT-00001"
+    title = MISSING_CONTACT_INFORMATION.title
+    code = MISSING_CONTACT_INFORMATION.code
 
     def __init__(self, errors: dict[str, list[str]]) -> None:
         super().__init__("No contact information was found for the recipient(s) listed under errors.")
@@ -80,8 +81,8 @@ class MissingContactInformation(AltinnProblem):
 
 class TemporaryFailure(AltinnProblem):
     status_code = 503
-    title = "A temporary network failure occurred"
-    code = "NOT-00004"
+    title = TEMPORARY_FAILURE.title
+    code = TEMPORARY_FAILURE.code
     retry_after = 5
 
 
@@ -112,6 +113,9 @@ class ChainRequest:
     reminders: Sequence[ShipmentRequest] = ()
     # The request body as the client sent it, kept on the chain.
     raw: dict[str, Any] = field(default_factory=dict)
+    # dialogportenAssociation.
+    dialog_id: str | None = None
+    transmission_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -189,7 +193,14 @@ def chain_receipt_body(chain_id: UUID, main: Order, reminders: Sequence[Order] =
 
 
 def order_chain_insert(
-    *, creator: str, idempotency_id: str, chain_type: str, raw: dict[str, Any], now: datetime
+    *,
+    creator: str,
+    idempotency_id: str,
+    chain_type: str,
+    raw: dict[str, Any],
+    now: datetime,
+    dialog_id: str | None = None,
+    transmission_id: str | None = None,
 ) -> OrderChain:
     """The chain row of a new request (no receipt yet); the unique idempotencyId makes a duplicate fail."""
     return OrderChain.objects.create(
@@ -198,6 +209,8 @@ def order_chain_insert(
         type=chain_type,
         request=storable_request(raw),
         created_at=now,
+        dialog_id=dialog_id,
+        transmission_id=transmission_id,
     )
 
 
@@ -255,6 +268,8 @@ def chain_create(
                 chain_type=OrderChain.Type.NOTIFICATION,
                 raw=request.raw,
                 now=now,
+                dialog_id=request.dialog_id,
+                transmission_id=request.transmission_id,
             )
             orders: list[Order] = []
             for index, (shipment, lookup) in enumerate(zip(shipments, lookups, strict=True)):

@@ -178,7 +178,16 @@ def shipment_get(*, order_id: UUID, creator: str) -> Shipment | None:
     for the recipients a deduplicated notification serves, when there are any)."""
     order = (
         Order.objects.filter(id=order_id, creator=creator)
-        .only("id", "senders_reference", "type", "status", "status_changed_at")
+        .select_related("chain")
+        .only(
+            "id",
+            "senders_reference",
+            "type",
+            "status",
+            "status_changed_at",
+            "chain__dialog_id",
+            "chain__transmission_id",
+        )
         .first()
     )
     if order is None:

@@ -206,11 +206,28 @@ def _all_digits(value: str, length: int) -> bool:
     return len(value) == length and all("0" <= char <= "9" for char in value)
 
 
-def recipient_errors(recipient: Mapping[str, object], channel: str | None) -> dict[str, list[str]]:
+def is_valid_nin(value: str) -> bool:
+    """Eleven digits 0-9, the reference's rule (no checksum)."""
+    return _all_digits(value, NIN_LENGTH)
+
+
+def is_valid_organization_number(value: str) -> bool:
+    """Nine digits 0-9, the reference's rule (no checksum)."""
+    return _all_digits(value, ORGANIZATION_NUMBER_LENGTH)
+
+
+def recipient_errors(
+    recipient: Mapping[str, object], channel: str | None, *, address_at_recipient: bool = False
+) -> dict[str, list[str]]:
     """The reference's per-recipient rules for ``channel``, keyed by JSON field ("" for the recipient).
 
     The email channel ignores ``mobileNumber`` and the SMS channel ignores ``emailAddress``, as the
     reference does; for the preferred channels, EmailAndSms and an unknown channel every field counts.
+
+    ``address_at_recipient``: the v1 single-channel endpoints answer an invalid email address with the
+    recipient-level message ("Either a valid email address, ... must be provided for each recipient."),
+    not the v2 field message (§1.3.1, §1.5.1). An invalid mobile number keeps the v1 field message
+    (§1.5.2), which differs from the v2 one ("Recipient phone number is not a valid mobile number.").
     """
     email = recipient.get("emailAddress")
     mobile = recipient.get("mobileNumber")
@@ -234,7 +251,10 @@ def recipient_errors(recipient: Mapping[str, object], channel: str | None) -> di
         add("", MSG_NO_IDENTIFIER)
 
     if check_email and isinstance(email, str) and email and not is_valid_email(email):
-        add("emailAddress", MSG_INVALID_EMAIL)
+        if address_at_recipient and channel == NotificationChannel.EMAIL:
+            add("", MSG_NO_EMAIL_IDENTIFIER)
+        else:
+            add("emailAddress", MSG_INVALID_EMAIL)
     if check_mobile and isinstance(mobile, str) and mobile and not is_valid_mobile_number(mobile):
         add("mobileNumber", MSG_INVALID_MOBILE)
     if isinstance(nin, str) and nin and not _all_digits(nin, NIN_LENGTH):

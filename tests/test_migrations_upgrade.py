@@ -75,6 +75,8 @@ ADDED_COLUMNS: dict[str, dict[str, Any]] = {
     "orders_emailnotification": {"claim_id": None, "lease_until": None, "served_positions": None},
     "orders_smsnotification": {"claim_id": None, "lease_until": None, "served_positions": None},
     "orders_recipient": {"external_identity": None},
+    # orders/0004: a chain registered before it had no dialogportenAssociation kept.
+    "orders_orderchain": {"dialog_id": None, "transmission_id": None},
 }
 
 # Models that migrations after PREVIOUS create (their tables start empty).

@@ -16,6 +16,10 @@ NOTIFICATIONS_JWKS_FILE = env_str("NOTIFICATIONS_JWKS_FILE", str(VAR_DIR / "keys
 # shared by several issuers or services then cannot lend their tokens to this one. Empty: not checked.
 NOTIFICATIONS_JWT_ISSUERS = env_list("NOTIFICATIONS_JWT_ISSUERS", [])
 NOTIFICATIONS_JWT_AUDIENCE = env_str("NOTIFICATIONS_JWT_AUDIENCE", "")
+# Seconds a token's `exp` (and `nbf`, `iat`) may be off for clock skew. The reference allows none.
+NOTIFICATIONS_JWT_LEEWAY_SECONDS = env_int("NOTIFICATIONS_JWT_LEEWAY_SECONDS", 0)
+if not 0 <= NOTIFICATIONS_JWT_LEEWAY_SECONDS <= 300:
+    raise ImproperlyConfigured("NOTIFICATIONS_JWT_LEEWAY_SECONDS must be between 0 and 300.")
 # The platform's keys: platform access tokens are verified against these only. Empty (the default outside
 # `make run`): platform access tokens are refused.
 NOTIFICATIONS_PLATFORM_JWKS_FILE = env_str("NOTIFICATIONS_PLATFORM_JWKS_FILE", "")
@@ -29,6 +33,8 @@ NOTIFICATIONS_PLATFORM_SIGNING_KEY_FILE = env_str(
     "NOTIFICATIONS_PLATFORM_SIGNING_KEY_FILE", str(VAR_DIR / "keys" / "platform-dev-signing-key.pem")
 )
 NOTIFICATIONS_CREATE_SCOPE = "altinn:serviceowner/notifications.create"
+# The scope of the support lookups (GET /future/dashboard/...), which read across creators.
+NOTIFICATIONS_SUPPORT_SCOPE = "altinn:notifications.support.admin"
 NOTIFICATIONS_DEFAULT_EMAIL_FROM = env_str("NOTIFICATIONS_DEFAULT_EMAIL_FROM", "noreply@altinn.cloud")
 NOTIFICATIONS_DEFAULT_SMS_SENDER = env_str("NOTIFICATIONS_DEFAULT_SMS_SENDER", "Altinn")
 # Order limits the reference lacks: a request beyond them is a 400 at registration, not a failure later.
@@ -131,5 +137,6 @@ SPECTACULAR_SETTINGS = {
         "ShipmentTypeEnum": "orders.api.future.output.SHIPMENT_TYPES",
         "OrderChainTypeEnum": "orders.api.future.output.CHAIN_TYPES",
         "RecipientTypeEnum": "orders.api.future.output.RECIPIENT_TYPES",
+        "ProblemCodeEnum": "core.problem_codes.CODES",
     },
 }

@@ -40,6 +40,10 @@ class OrderChain(models.Model):
     # The 201 body, returned again (as 200) for a repeat. Null while an instant order's send is under way.
     receipt = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField()
+    # The request's dialogportenAssociation: the Dialogporten dialog and transmission the chain belongs to,
+    # returned with the chain and its shipments.
+    dialog_id = models.CharField(max_length=200, null=True, blank=True)
+    transmission_id = models.CharField(max_length=200, null=True, blank=True)
 
     class Meta:
         constraints = [

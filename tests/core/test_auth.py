@@ -47,6 +47,20 @@ def test_expired_token_is_401(make_token: Callable[..., str]) -> None:
     assert "expired" in body["detail"]
 
 
+def test_a_token_expired_a_second_ago_is_refused_without_clock_skew(make_token: Callable[..., str]) -> None:
+    status, body, _ = _get(make_token(expires_in=-1))
+
+    assert status == 401
+    assert body["detail"] == "The token has expired."
+
+
+def test_the_leeway_setting_widens_the_expiry(make_token: Callable[..., str], settings) -> None:
+    settings.NOTIFICATIONS_JWT_LEEWAY_SECONDS = 60
+
+    assert _get(make_token(expires_in=-1))[0] == 200
+    assert _get(make_token(expires_in=-120))[0] == 401
+
+
 def test_not_yet_valid_token_is_401(make_token: Callable[..., str]) -> None:
     import time
 

@@ -202,6 +202,16 @@ def test_recipient_rules_follow_the_reference(
     assert validation.recipient_errors(recipient, channel) == expected
 
 
+def test_the_v1_email_endpoint_reports_an_invalid_address_at_the_recipient() -> None:
+    recipient = {"emailAddress": "user@localhost"}
+
+    assert validation.recipient_errors(recipient, EMAIL, address_at_recipient=True) == {
+        "": [validation.MSG_NO_EMAIL_IDENTIFIER]
+    }
+    # The generic endpoint's Email channel keeps the field message, as the reference's newer rules do.
+    assert validation.recipient_errors(recipient, EMAIL) == {"emailAddress": [validation.MSG_INVALID_EMAIL]}
+
+
 def test_recipient_rules_without_a_known_channel_check_every_field() -> None:
     errors = validation.recipient_errors({"emailAddress": "bad", "mobileNumber": "bad"}, None)
 

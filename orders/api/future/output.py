@@ -11,8 +11,10 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from core.openapi import problem_code_field
 from orders.api.output import API_PATH, SMS_PART_COUNT_HELP
 from orders.api.output.notifications import SERVED_RECIPIENTS_HELP, ServedRecipientSerializer
 from orders.models import (
@@ -132,6 +134,21 @@ class ChainNotificationSerializer(ShipmentSummarySerializer):
     reminders = ShipmentSummarySerializer(many=True, required=False)
 
 
+@extend_schema_serializer(component_name="DialogportenAssociation")
+class DialogportenAssociationOutputSerializer(serializers.Serializer[Any]):
+    """The Dialogporten dialog and transmission the order was placed for (as sent; absent if not)."""
+
+    dialogId = serializers.CharField(required=False)
+    transmissionId = serializers.CharField(required=False)
+
+
+def dialogporten_association(chain: OrderChain | None) -> dict[str, str] | None:
+    """The request's dialogportenAssociation as stored, or None when it named neither id."""
+    if chain is None or not (chain.dialog_id or chain.transmission_id):
+        return None
+    return _without_nulls({"dialogId": chain.dialog_id, "transmissionId": chain.transmission_id})
+
+
 class OrderChainSerializer(serializers.Serializer[OrderChain]):
     """An order chain: its main notification (or instant message) and its reminders, with their status."""
 
@@ -139,6 +156,7 @@ class OrderChainSerializer(serializers.Serializer[OrderChain]):
     type = serializers.ChoiceField(CHAIN_TYPES)
     idempotencyId = serializers.CharField()
     created = serializers.DateTimeField()
+    dialogportenAssociation = DialogportenAssociationOutputSerializer(required=False)
     notification = ChainNotificationSerializer()
 
     def to_representation(self, instance: OrderChain) -> dict[str, Any]:
@@ -151,13 +169,16 @@ class OrderChainSerializer(serializers.Serializer[OrderChain]):
         notification = ShipmentSummarySerializer(main).data
         if reminders:
             notification["reminders"] = [ShipmentSummarySerializer(order).data for order in reminders]
-        return {
-            "notificationOrderId": str(instance.id),
-            "type": instance.type,
-            "idempotencyId": instance.idempotency_id,
-            "created": _timestamp(instance.created_at),
-            "notification": notification,
-        }
+        return _without_nulls(
+            {
+                "notificationOrderId": str(instance.id),
+                "type": instance.type,
+                "idempotencyId": instance.idempotency_id,
+                "created": _timestamp(instance.created_at),
+                "dialogportenAssociation": dialogporten_association(instance),
+                "notification": notification,
+            }
+        )
 
 
 # --- Shipment ----------------------------------------------------------------------------------------
@@ -183,6 +204,7 @@ class DeliveryManifestSerializer(serializers.Serializer[Any]):
     type = serializers.ChoiceField(SHIPMENT_TYPES)
     status = serializers.ChoiceField(ORDER_LIFECYCLE)
     lastUpdate = serializers.DateTimeField(help_text="When the order entered this status.")
+    dialogportenAssociation = DialogportenAssociationOutputSerializer(required=False)
     recipients = ManifestRecipientSerializer(
         many=True, help_text="Emails first, then SMS, each in recipient order; empty before generation."
     )
@@ -219,6 +241,7 @@ def delivery_manifest(
             "type": order.type,
             "status": order_lifecycle(order.status),
             "lastUpdate": _timestamp(order.status_changed_at),
+            "dialogportenAssociation": dialogporten_association(order.chain),
             "recipients": recipients,
         }
     )
@@ -281,10 +304,7 @@ class AltinnProblemSerializer(serializers.Serializer[Any]):
     type = serializers.CharField()
     title = serializers.CharField()
     status = serializers.IntegerField()
-    code = serializers.CharField(
-        help_text="NOT-00001 missing contact information, NOT-00003 shipment not "
-        "found, NOT-00004 temporary failure."
-    )
+    code = problem_code_field()
     detail = serializers.CharField(required=False)
     errors = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
+from orders.api.future.support import SupportLookupViewSet
 from orders.api.future.views import FutureOrderViewSet, ShipmentViewSet
 
 chain_view = FutureOrderViewSet.as_view({"get": "chain"})
@@ -18,6 +19,16 @@ urlpatterns: list[URLPattern] = [
     path("orders/chain/<str:id>", chain_view, name="future-order-chain"),
     path("shipment/feed", ShipmentViewSet.as_view({"get": "feed"}), name="future-shipment-feed"),
     path("shipment/<str:id>", ShipmentViewSet.as_view({"get": "retrieve"}), name="future-shipment-detail"),
+    path(
+        "dashboard/recipients/notifications/nin",
+        SupportLookupViewSet.as_view({"get": "by_nin"}),
+        name="future-dashboard-nin",
+    ),
+    path(
+        "dashboard/recipients/notifications/orgnumber",
+        SupportLookupViewSet.as_view({"get": "by_organization_number"}),
+        name="future-dashboard-orgnumber",
+    ),
 ]
 
 # The reference's Location header names /orders/chain/{id} (without /future); it is served too, and

@@ -9,6 +9,7 @@ sends them.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from uuid import UUID
 
@@ -17,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.auth import creator_of
+from core.problem_codes import CHAIN_NOT_FOUND, SHIPMENT_NOT_FOUND
 from orders.api.future import schema
 from orders.api.future.base import FutureViewSet, receipt_response, request_body
 from orders.api.future.output import OrderChainSerializer, StatusFeedEntrySerializer, delivery_manifest
@@ -37,13 +39,13 @@ _INTEGER = re.compile("-?[0-9]+")
 
 class ShipmentNotFound(AltinnProblem):
     status_code = 404
-    title = "Shipment not found"
-    code = "NOT-00003"
+    title = SHIPMENT_NOT_FOUND.title
+    code = SHIPMENT_NOT_FOUND.code
 
 
 class ChainNotFound(AltinnProblem):
     status_code = 404
-    title = "Order chain not found"
+    title = CHAIN_NOT_FOUND.title
 
 
 def _uuid(raw: str) -> UUID:
@@ -63,9 +65,7 @@ class FutureOrderViewSet(FutureViewSet):
         serializer = OrderChainRequestSerializer(data=data)
         serializer.is_valid(raise_exception=True)
         chain: ChainRequest = serializer.validated_data
-        chain = ChainRequest(
-            idempotency_id=chain.idempotency_id, main=chain.main, reminders=chain.reminders, raw=data
-        )
+        chain = dataclasses.replace(chain, raw=data)
         return receipt_response(chain_create(creator=creator_of(request), request=chain))
 
     def chain(self, request: Request, id: str) -> Response:

@@ -82,10 +82,11 @@ class RecipientsField(serializers.Field[list[RecipientData], Any, Any, Any]):
         if len(data) > limit:
             self.fail("too_many", limit=limit)
         channel = getattr(self.parent, "recipient_channel", None)
+        address_at_recipient = bool(getattr(self.parent, "address_errors_at_recipient", False))
         errors: list[Any] = []
         failed = 0
         for index, item in enumerate(data):
-            item_errors = _recipient_errors(item, channel)
+            item_errors = _recipient_errors(item, channel, address_at_recipient)
             errors.append(item_errors)
             failed += bool(item_errors)
             if failed == MAX_LISTED_ERRORS and index + 1 < len(data):
@@ -103,7 +104,7 @@ class RecipientsField(serializers.Field[list[RecipientData], Any, Any, Any]):
         return RecipientSerializer(value, many=True).data
 
 
-def _recipient_errors(item: Any, channel: str | None) -> dict[str, list[str]]:
+def _recipient_errors(item: Any, channel: str | None, address_at_recipient: bool) -> dict[str, list[str]]:
     if not isinstance(item, dict):
         return {"non_field_errors": [f'Expected a recipient object but got type "{type(item).__name__}".']}
     errors: dict[str, list[str]] = {}
@@ -119,7 +120,9 @@ def _recipient_errors(item: Any, channel: str | None) -> dict[str, list[str]]:
         elif len(value) > max_length:
             errors[name] = [f"Ensure this field has no more than {max_length} characters."]
     typed = {key: value for key, value in item.items() if key not in errors}
-    for key, messages in validation.recipient_errors(typed, channel).items():
+    for key, messages in validation.recipient_errors(
+        typed, channel, address_at_recipient=address_at_recipient
+    ).items():
         errors.setdefault(key or "non_field_errors", []).extend(messages)
     return errors
 

@@ -143,6 +143,8 @@ class OrderRequestBaseSerializer(CollectingSerializer):
 
     # The channel the recipient rules are checked for (fixed for /orders/sms and /orders/email).
     recipient_channel: str | None = None
+    # /orders/email answers an invalid email address with the recipient-level message (§1.3.1).
+    address_errors_at_recipient = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -214,6 +216,7 @@ class EmailNotificationOrderRequestSerializer(OrderRequestBaseSerializer):
     contentType = content_type_field()
 
     recipient_channel = NotificationChannel.EMAIL
+    address_errors_at_recipient = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

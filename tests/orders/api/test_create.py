@@ -11,6 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from orders import validation
+from orders.api.future.serializers.fields import MSG_PHONE_INVALID
 from orders.models import NotificationChannel, Order, OrderStatus, SendingTimePolicy
 from tests.orders.api.conftest import post_json
 
@@ -397,10 +398,16 @@ def test_resource_action_rules(api_client: APIClient, fields: dict[str, str], me
             {"emailAddress": "a@example.com"},
             {"recipients[0]": [validation.MSG_NO_SMS_IDENTIFIER]},
         ),
+        # v1 answers an invalid address with the recipient-level message, not v2's field message (§1.3.1).
         (
             "/orders/email",
             {"emailAddress": "a@localhost"},
-            {"recipients[0].emailAddress": [validation.MSG_INVALID_EMAIL]},
+            {"recipients[0]": [validation.MSG_NO_EMAIL_IDENTIFIER]},
+        ),
+        (
+            "/orders/email",
+            {"emailAddress": "one@example.com;two@example.com"},
+            {"recipients[0]": [validation.MSG_NO_EMAIL_IDENTIFIER]},
         ),
         (
             "/orders/email",
@@ -436,6 +443,25 @@ def test_recipient_rules_are_reported_under_the_recipients_json_path(
     body = sms_order(recipients=[recipient]) if path == "/orders/sms" else email_order(recipients=[recipient])
 
     assert errors_of(post_json(api_client, path, body)) == expected
+
+
+@pytest.mark.parametrize(
+    ("path", "recipient", "v1_message"),
+    [
+        ("/orders/email", {"emailAddress": "user@example..com"}, validation.MSG_NO_EMAIL_IDENTIFIER),
+        ("/orders/sms", {"mobileNumber": "40000001"}, validation.MSG_INVALID_MOBILE),
+    ],
+)
+def test_v1_answers_an_invalid_address_with_its_own_message_not_v2s(
+    api_client: APIClient, path: str, recipient: dict[str, str], v1_message: str
+) -> None:
+    body = sms_order(recipients=[recipient]) if path == "/orders/sms" else email_order(recipients=[recipient])
+
+    messages = [m for ms in errors_of(post_json(api_client, path, body)).values() for m in ms]
+
+    assert messages == [v1_message]
+    assert validation.MSG_INVALID_EMAIL not in messages
+    assert MSG_PHONE_INVALID not in messages
 
 
 def test_every_invalid_recipient_is_reported_with_its_index(api_client: APIClient) -> None:

@@ -151,7 +151,15 @@ class OrderChainRequestSerializer(CollectingSerializer):
             )
             for index, reminder in enumerate(attrs.get("reminders") or [])
         ]
-        return ChainRequest(idempotency_id=attrs["idempotencyId"], main=main, reminders=reminders)
+        association = attrs.get("dialogportenAssociation") or {}
+        return ChainRequest(
+            idempotency_id=attrs["idempotencyId"],
+            main=main,
+            reminders=reminders,
+            # "" is no id, as the reference's empty-string checks have it.
+            dialog_id=association.get("dialogId") or None,
+            transmission_id=association.get("transmissionId") or None,
+        )
 
     def _refuse_late_reminders(self, attrs: dict[str, Any]) -> None:
         """A reminder due delayDays after the main send time must be due within the bound too."""
