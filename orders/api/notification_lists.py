@@ -7,15 +7,25 @@ array with ``json_agg`` in about a tenth of that, and Python only wraps it. The 
 :class:`~orders.api.output.SmsNotificationSummarySerializer`, which stay the documented (OpenAPI) and
 tested reference: the same keys in the same order, null recipient fields left out, ``Failed_TTL`` sent
 as ``Failed``, times in UTC with ``Z`` and microseconds only when there are any (Python's isoformat).
+
+A list changes only when one of its notifications changes, so each answer carries an ``ETag`` made from a
+fingerprint of the rows (count, latest status change and a hash of every row's id, status, change time and
+address), ``If-None-Match`` answers 304, and a large list's gzipped rendering is cached under that
+fingerprint: computing it reads the order's rows once (a few milliseconds for 10,000) instead of building
+and compressing the JSON again (about 40 ms).
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from django.core.cache import cache
 from django.db import connection
 
 from orders.api.output import EMAIL_STATUS_DESCRIPTIONS, SMS_STATUS_DESCRIPTIONS
@@ -28,6 +38,18 @@ from orders.models import (
     SmsNotification,
     SmsStatus,
 )
+
+logger = logging.getLogger(__name__)
+
+# Bumped whenever the rendering changes, so no cache entry or client ETag of the old one still matches.
+_FORMAT = "1"
+# Lists shorter than this are rendered each time (cheap); longer ones are cached for this long.
+CACHE_MIN_NOTIFICATIONS = 500
+CACHE_SECONDS = 600
+# Level 6 (gzip's default) is what a cached rendering is compressed with once; a short list rendered for
+# one answer is compressed faster, at a few per cent more bytes.
+_CACHED_LEVEL = 6
+_LIVE_LEVEL = 1
 
 
 @dataclass(frozen=True)
@@ -72,11 +94,42 @@ _LAST_UPDATE = """
 """
 
 
+def _fingerprint_columns(channel: _Channel) -> str:
+    # Everything a row contributes that can change after generation; the recipient's identifiers cannot.
+    return f"""
+           count(*) AS n_rows,
+           max(n.status_changed_at)::text AS last_change,
+           coalesce(sum(hashtextextended(
+               n.id::text || n.status || n.status_changed_at::text || n.{channel.address_column}, 0
+           )::numeric), 0)::text AS digest
+    """
+
+
+def _state_sql(channel: _Channel) -> str:
+    # One round trip: the caller's order (creator-scoped) and the fingerprint of its rows.
+    return f"""
+    SELECT o.id, f.n_rows, f.last_change, f.digest
+      FROM {Order._meta.db_table} AS o
+      CROSS JOIN LATERAL (
+          SELECT {_fingerprint_columns(channel)} FROM {channel.table} AS n WHERE n.order_id = o.id
+      ) AS f
+     WHERE o.id = %s AND o.creator = %s
+    """
+
+
+def _etag(order_id: UUID, channel: str, rows: int, last_change: str | None, digest: str) -> str:
+    token = hashlib.blake2b(
+        f"{_FORMAT}|{order_id}|{channel}|{rows}|{last_change}|{digest}".encode(), digest_size=16
+    ).hexdigest()
+    # Weak: the same list is sent gzipped or not, which a strong validator would have to tell apart.
+    return f'W/"{token}"'
+
+
 def _sql(channel: _Channel) -> str:
     # The statuses come in as parameters (unnest), so descriptions live in one place: output.py.
     # Ordered by recipient position, as the serializer path did; served by the (order, ...) indexes.
     return f"""
-    SELECT count(*),
+    SELECT {_fingerprint_columns(channel)},
            count(*) FILTER (WHERE s.succeeded),
            coalesce(json_agg(json_build_object(
                'id', n.id,
@@ -97,9 +150,70 @@ def _sql(channel: _Channel) -> str:
     """
 
 
-def notification_list_body(*, order_id: UUID, creator: str, channel: str) -> bytes | None:
-    """The JSON body of the order's notification list on ``channel`` ("email" / "sms"), or None when the
-    caller has no such order. Two queries, however many notifications there are."""
+@dataclass(frozen=True)
+class NotificationList:
+    """A rendered list: its ETag and its JSON body, as it is (``plain``) and/or gzipped."""
+
+    etag: str
+    plain: bytes | None = None
+    gzipped: bytes | None = None
+
+    def body(self) -> bytes:
+        if self.plain is not None:
+            return self.plain
+        assert self.gzipped is not None
+        return gzip.decompress(self.gzipped)
+
+    def compressed(self) -> bytes:
+        if self.gzipped is not None:
+            return self.gzipped
+        return gzip.compress(self.body(), _LIVE_LEVEL, mtime=0)
+
+
+def notification_list_etag(*, order_id: UUID, creator: str, channel: str) -> str | None:
+    """The ETag the order's list on ``channel`` has now, or None when the caller has no such order."""
+    with connection.cursor() as cursor:
+        cursor.execute(_state_sql(CHANNELS[channel]), [order_id, creator])
+        found = cursor.fetchone()
+    if found is None:
+        return None
+    order_id, rows, last_change, digest = found
+    return _etag(order_id, channel, rows, last_change, digest)
+
+
+def _cache_key(etag: str) -> str:
+    return f"notification-list:{etag}"
+
+
+def _cached(etag: str) -> bytes | None:
+    try:
+        value = cache.get(_cache_key(etag))
+    except Exception:  # the cache is an optimisation: a Redis outage must not fail the read
+        logger.warning("notification list cache unavailable", exc_info=True)
+        return None
+    return value if isinstance(value, bytes) else None
+
+
+def _cache_store(etag: str, gzipped: bytes) -> None:
+    try:
+        cache.set(_cache_key(etag), gzipped, CACHE_SECONDS)
+    except Exception:  # as above
+        logger.warning("notification list cache unavailable", exc_info=True)
+
+
+def notification_list(
+    *, order_id: UUID, creator: str, channel: str, etag: str | None = None
+) -> NotificationList | None:
+    """The order's list on ``channel`` ("email" / "sms"), or None when the caller has no such order.
+
+    With ``etag`` (from :func:`notification_list_etag`) a cached rendering under it is used; a list
+    rendered here carries the fingerprint of the rows it was rendered from, so a change between the two
+    queries can never file a rendering under the wrong ETag.
+    """
+    if etag is not None:
+        cached = _cached(etag)
+        if cached is not None:
+            return NotificationList(etag=etag, gzipped=cached)
     order = Order.objects.filter(id=order_id, creator=creator).only("id", "senders_reference").first()
     if order is None:
         return None
@@ -107,11 +221,23 @@ def notification_list_body(*, order_id: UUID, creator: str, channel: str) -> byt
     columns = list(zip(*spec.statuses, strict=True))
     with connection.cursor() as cursor:
         cursor.execute(_sql(spec), [list(column) for column in columns] + [order.id])
-        generated, succeeded, notifications = cursor.fetchone()
+        generated, last_change, digest, succeeded, notifications = cursor.fetchone()
     head: dict[str, Any] = {"orderId": str(order.id)}
     if order.senders_reference is not None:
         head["sendersReference"] = order.senders_reference
     head.update(generated=generated, succeeded=succeeded)
     # The envelope is encoded by Python, the (large) array is spliced in as PostgreSQL rendered it.
     envelope = json.dumps(head, ensure_ascii=False)
-    return f'{envelope[:-1]}, "notifications": {notifications}}}'.encode()
+    body = f'{envelope[:-1]}, "notifications": {notifications}}}'.encode()
+    rendered_etag = _etag(order.id, channel, generated, last_change, digest)
+    if generated < CACHE_MIN_NOTIFICATIONS:
+        return NotificationList(etag=rendered_etag, plain=body)
+    gzipped = gzip.compress(body, _CACHED_LEVEL, mtime=0)
+    _cache_store(rendered_etag, gzipped)
+    return NotificationList(etag=rendered_etag, plain=body, gzipped=gzipped)
+
+
+def notification_list_body(*, order_id: UUID, creator: str, channel: str) -> bytes | None:
+    """The JSON body of the order's notification list on ``channel``, or None when there is no such order."""
+    listing = notification_list(order_id=order_id, creator=creator, channel=channel)
+    return None if listing is None else listing.body()
