@@ -108,7 +108,7 @@ def _fingerprint_columns(channel: _Channel) -> str:
 def _state_sql(channel: _Channel) -> str:
     # One round trip: the caller's order (creator-scoped) and the fingerprint of its rows.
     return f"""
-    SELECT o.id, f.n_rows, f.last_change, f.digest
+    SELECT o.id, o.senders_reference, f.n_rows, f.last_change, f.digest
       FROM {Order._meta.db_table} AS o
       CROSS JOIN LATERAL (
           SELECT {_fingerprint_columns(channel)} FROM {channel.table} AS n WHERE n.order_id = o.id
@@ -170,15 +170,24 @@ class NotificationList:
         return gzip.compress(self.body(), _LIVE_LEVEL, mtime=0)
 
 
-def notification_list_etag(*, order_id: UUID, creator: str, channel: str) -> str | None:
-    """The ETag the order's list on ``channel`` has now, or None when the caller has no such order."""
+@dataclass(frozen=True)
+class ListState:
+    """The caller's order as the list needs it, and the ETag its list has now."""
+
+    order_id: UUID
+    senders_reference: str | None
+    etag: str
+
+
+def notification_list_state(*, order_id: UUID, creator: str, channel: str) -> ListState | None:
+    """The order's list state on ``channel``, or None when the caller has no such order. One query."""
     with connection.cursor() as cursor:
         cursor.execute(_state_sql(CHANNELS[channel]), [order_id, creator])
         found = cursor.fetchone()
     if found is None:
         return None
-    order_id, rows, last_change, digest = found
-    return _etag(order_id, channel, rows, last_change, digest)
+    order_id, senders_reference, rows, last_change, digest = found
+    return ListState(order_id, senders_reference, _etag(order_id, channel, rows, last_change, digest))
 
 
 def _cache_key(etag: str) -> str:
@@ -201,43 +210,30 @@ def _cache_store(etag: str, gzipped: bytes) -> None:
         logger.warning("notification list cache unavailable", exc_info=True)
 
 
-def notification_list(
-    *, order_id: UUID, creator: str, channel: str, etag: str | None = None
-) -> NotificationList | None:
-    """The order's list on ``channel`` ("email" / "sms"), or None when the caller has no such order.
+def notification_list(state: ListState, *, channel: str) -> NotificationList:
+    """The order's list on ``channel`` ("email" / "sms"): cached under ``state.etag``, or rendered.
 
-    With ``etag`` (from :func:`notification_list_etag`) a cached rendering under it is used; a list
-    rendered here carries the fingerprint of the rows it was rendered from, so a change between the two
-    queries can never file a rendering under the wrong ETag.
+    A list rendered here carries the fingerprint of the rows it was rendered from, so a change since
+    ``state`` was read can never file a rendering under the wrong ETag.
     """
-    if etag is not None:
-        cached = _cached(etag)
-        if cached is not None:
-            return NotificationList(etag=etag, gzipped=cached)
-    order = Order.objects.filter(id=order_id, creator=creator).only("id", "senders_reference").first()
-    if order is None:
-        return None
+    cached = _cached(state.etag)
+    if cached is not None:
+        return NotificationList(etag=state.etag, gzipped=cached)
     spec = CHANNELS[channel]
     columns = list(zip(*spec.statuses, strict=True))
     with connection.cursor() as cursor:
-        cursor.execute(_sql(spec), [list(column) for column in columns] + [order.id])
+        cursor.execute(_sql(spec), [list(column) for column in columns] + [state.order_id])
         generated, last_change, digest, succeeded, notifications = cursor.fetchone()
-    head: dict[str, Any] = {"orderId": str(order.id)}
-    if order.senders_reference is not None:
-        head["sendersReference"] = order.senders_reference
+    head: dict[str, Any] = {"orderId": str(state.order_id)}
+    if state.senders_reference is not None:
+        head["sendersReference"] = state.senders_reference
     head.update(generated=generated, succeeded=succeeded)
     # The envelope is encoded by Python, the (large) array is spliced in as PostgreSQL rendered it.
     envelope = json.dumps(head, ensure_ascii=False)
     body = f'{envelope[:-1]}, "notifications": {notifications}}}'.encode()
-    rendered_etag = _etag(order.id, channel, generated, last_change, digest)
+    rendered_etag = _etag(state.order_id, channel, generated, last_change, digest)
     if generated < CACHE_MIN_NOTIFICATIONS:
         return NotificationList(etag=rendered_etag, plain=body)
     gzipped = gzip.compress(body, _CACHED_LEVEL, mtime=0)
     _cache_store(rendered_etag, gzipped)
     return NotificationList(etag=rendered_etag, plain=body, gzipped=gzipped)
-
-
-def notification_list_body(*, order_id: UUID, creator: str, channel: str) -> bytes | None:
-    """The JSON body of the order's notification list on ``channel``, or None when there is no such order."""
-    listing = notification_list(order_id=order_id, creator=creator, channel=channel)
-    return None if listing is None else listing.body()

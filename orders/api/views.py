@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from core.auth import creator_of
 from orders.api import schema
 from orders.api.base import ApiViewSet, json_body
-from orders.api.notification_lists import notification_list, notification_list_etag
+from orders.api.notification_lists import notification_list, notification_list_state
 from orders.api.output import (
     NotificationOrderListSerializer,
     NotificationOrderRequestResponseSerializer,
@@ -142,10 +142,10 @@ _ACCEPTS_GZIP = re.compile(r"\bgzip\b")
 def _notification_list(request: Request, id: str, channel: str) -> HttpResponse:
     # Rendered by PostgreSQL (see notification_lists); answered 304 from the rows' fingerprint when the
     # client has this version, and from the cache when a large list is unchanged since it was rendered.
-    order_id, creator = _order_id(id), creator_of(request)
-    etag = notification_list_etag(order_id=order_id, creator=creator, channel=channel)
-    if etag is None:
+    state = notification_list_state(order_id=_order_id(id), creator=creator_of(request), channel=channel)
+    if state is None:
         return Response(status=status.HTTP_404_NOT_FOUND)
+    etag = state.etag
     if_none_match = request.headers.get("If-None-Match")
     if if_none_match is not None:
         # Weak comparison (RFC 9110 §13.1.2): the W/ prefix does not count; "*" matches any list.
@@ -155,9 +155,7 @@ def _notification_list(request: Request, id: str, channel: str) -> HttpResponse:
             response["ETag"] = etag
             patch_vary_headers(response, ["Accept-Encoding"])
             return response
-    listing = notification_list(order_id=order_id, creator=creator, channel=channel, etag=etag)
-    if listing is None:  # deleted between the two queries
-        return Response(status=status.HTTP_404_NOT_FOUND)
+    listing = notification_list(state, channel=channel)
     if _ACCEPTS_GZIP.search(request.headers.get("Accept-Encoding", "")):
         response = HttpResponse(listing.compressed(), content_type="application/json")
         response["Content-Encoding"] = "gzip"
