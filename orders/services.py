@@ -27,6 +27,7 @@ from orders.models import (
 )
 from orders.registry import get_registry
 from orders.registry.base import ContactRegistry, RegistryUnavailable
+from orders.registry.urns import external_identity_addresses, username_urns
 from orders.selectors import order_get_with_status
 from templates.records import EmailTemplateData, SmsTemplateData, email_template_create, sms_template_create
 from templates.sms import sms_part_count
@@ -36,7 +37,6 @@ logger = logging.getLogger(__name__)
 ORDER_PROCESS_TASK = "dispatch.order_process"
 # The reference's margin: an order can be cancelled until five minutes before its send time.
 CANCEL_MARGIN = timedelta(minutes=5)
-RECIPIENT_BATCH_SIZE = 5000
 
 
 class OrderNotFound(ApplicationError):
@@ -52,6 +52,7 @@ class RecipientData(NamedTuple):
     mobile_number: str | None = None
     organization_number: str | None = None
     national_identity_number: str | None = None
+    external_identity: str | None = None  # a URN (orders.registry.urns)
 
 
 class LookupStatus:
@@ -103,7 +104,8 @@ def recipient_lookup_summarise(
 ) -> RecipientLookup | None:
     """The receipt's ``recipientLookup`` (reference §1.4.1), or None when no recipient needs a lookup.
 
-    1. Persons (NIN) and organizations (number) are looked up, each kind in one registry call.
+    1. Persons (NIN), organizations (number) and self-identified users (username URN) are looked up, each
+       kind in one registry call; an ID-porten email identity is reached at the address it names.
     2. A reserved person is listed under ``isReserved`` (whatever ``ignoreReservation`` says, as the
        reference does); a recipient without an address for the channel under ``missingContact``.
     3. ``Failed`` when every looked-up recipient is in one of the lists, ``PartialSuccess`` when some are.
@@ -112,10 +114,13 @@ def recipient_lookup_summarise(
     """
     nins = list(dict.fromkeys(r.national_identity_number for r in recipients if r.national_identity_number))
     orgnos = list(dict.fromkeys(r.organization_number for r in recipients if r.organization_number))
-    if not nins and not orgnos:
+    identities = [r.external_identity for r in recipients if r.external_identity]
+    if not nins and not orgnos and not identities:
         return None
     persons = registry.persons(nins) if nins else {}
     organizations = registry.organizations(orgnos) if orgnos else {}
+    usernames = username_urns(identities)
+    self_identified = registry.external_identities(usernames) if usernames else {}
 
     is_reserved: dict[str, None] = {}
     missing: dict[str, None] = {}
@@ -141,6 +146,14 @@ def recipient_lookup_summarise(
                 channel, bool(organization.email_addresses), bool(organization.mobile_numbers)
             ):
                 missing[orgno] = None
+                unreachable += 1
+        elif recipient.external_identity:
+            # Never reserved: reservation is a register of persons by national identity number.
+            urn = recipient.external_identity
+            addresses = external_identity_addresses(urn, self_identified)
+            looked_up += 1
+            if addresses is None or not _reaches(channel, bool(addresses[0]), bool(addresses[1])):
+                missing[urn] = None
                 unreachable += 1
     if unreachable == 0:
         status = LookupStatus.SUCCESS
@@ -253,6 +266,7 @@ _RECIPIENT_COLUMNS = (
     "mobile_number",
     "organization_number",
     "national_identity_number",
+    "external_identity",
     "is_reserved",
 )
 
@@ -280,6 +294,7 @@ def recipients_copy(
                     r.mobile_number,
                     r.organization_number,
                     nin,
+                    r.external_identity,
                     reservations.get(nin) if nin else None,
                 )
             )

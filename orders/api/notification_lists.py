@@ -5,14 +5,15 @@ An order can have 100,000 notifications. Building one Python dict per row and en
 array with ``json_agg`` in about a tenth of that, and Python only wraps it. The shape is exactly that of
 :class:`~orders.api.output.EmailNotificationSummarySerializer` and
 :class:`~orders.api.output.SmsNotificationSummarySerializer`, which stay the documented (OpenAPI) and
-tested reference: the same keys in the same order, null recipient fields left out, ``Failed_TTL`` sent
+tested reference: the same keys in the same order, null recipient fields left out, ``servedRecipients``
+only on a notification that serves more than one recipient, ``Failed_TTL`` sent
 as ``Failed``, times in UTC with ``Z`` and microseconds only when there are any (Python's isoformat).
 
 A list changes only when one of its notifications changes, so each answer carries an ``ETag`` made from a
-fingerprint of the rows (count, latest status change and a hash of every row's id, status, change time and
-address), ``If-None-Match`` answers 304, and a large list's gzipped rendering is cached under that
-fingerprint: computing it reads the order's rows once (a few milliseconds for 10,000) instead of building
-and compressing the JSON again (about 40 ms).
+fingerprint of the rows (count, latest status change and a hash of every row's id, status, change time,
+address and served recipients), ``If-None-Match`` answers 304, and a large list's gzipped rendering is
+cached under that fingerprint: computing it reads the order's rows once (a few milliseconds for 10,000)
+instead of building and compressing the JSON again (about 40 ms).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from orders.models import (
     EmailNotification,
     EmailStatus,
     Order,
+    Recipient,
     SmsNotification,
     SmsStatus,
 )
@@ -94,13 +96,27 @@ _LAST_UPDATE = """
 """
 
 
+# The recipients a deduplicated notification serves, as registered, in recipient order.
+_SERVED = f"""
+    (SELECT json_agg(json_strip_nulls(json_build_object(
+                'organizationNumber', r.organization_number,
+                'nationalIdentityNumber', r.national_identity_number,
+                'externalIdentity', r.external_identity,
+                'emailAddress', r.email_address,
+                'mobileNumber', r.mobile_number)) ORDER BY r.position)
+       FROM {Recipient._meta.db_table} AS r
+      WHERE r.order_id = n.order_id AND r.position = ANY(n.served_positions))
+"""
+
+
 def _fingerprint_columns(channel: _Channel) -> str:
     # Everything a row contributes that can change after generation; the recipient's identifiers cannot.
     return f"""
            count(*) AS n_rows,
            max(n.status_changed_at)::text AS last_change,
            coalesce(sum(hashtextextended(
-               n.id::text || n.status || n.status_changed_at::text || n.{channel.address_column}, 0
+               n.id::text || n.status || n.status_changed_at::text || n.{channel.address_column}
+               || coalesce(n.served_positions::text, ''), 0
            )::numeric), 0)::text AS digest
     """
 
@@ -128,10 +144,7 @@ def _etag(order_id: UUID, channel: str, rows: int, last_change: str | None, dige
 def _sql(channel: _Channel) -> str:
     # The statuses come in as parameters (unnest), so descriptions live in one place: output.py.
     # Ordered by recipient position, as the serializer path did; served by the (order, ...) indexes.
-    return f"""
-    SELECT {_fingerprint_columns(channel)},
-           count(*) FILTER (WHERE s.succeeded),
-           coalesce(json_agg(json_build_object(
+    fields = f"""
                'id', n.id,
                'succeeded', coalesce(s.succeeded, false),
                'recipient', json_strip_nulls(json_build_object(
@@ -141,8 +154,15 @@ def _sql(channel: _Channel) -> str:
                'sendStatus', json_build_object(
                    'status', coalesce(s.wire, n.status),
                    'description', s.description,
-                   'lastUpdate', {_LAST_UPDATE})
-           ) ORDER BY n.recipient_position, n.created_at, n.id), '[]')::text
+                   'lastUpdate', {_LAST_UPDATE})"""
+    # servedRecipients only on a notification that serves more than one recipient (deduplication).
+    return f"""
+    SELECT {_fingerprint_columns(channel)},
+           count(*) FILTER (WHERE s.succeeded),
+           coalesce(json_agg(
+               CASE WHEN n.served_positions IS NULL THEN json_build_object({fields})
+                    ELSE json_build_object({fields}, 'servedRecipients', {_SERVED}) END
+           ORDER BY n.recipient_position, n.created_at, n.id), '[]')::text
       FROM {channel.table} AS n
       LEFT JOIN unnest(%s::text[], %s::text[], %s::text[], %s::boolean[])
                 AS s(status, wire, description, succeeded) ON s.status = n.status

@@ -21,6 +21,7 @@ RECIPIENTS = [
     RecipientData(national_identity_number="01017012345"),
     RecipientData(national_identity_number="02027012345"),  # not found in the registry: no reservation
     RecipientData(organization_number="311000179"),
+    RecipientData(external_identity="urn:altinn:person:idporten-email:a@example.no"),
     RecipientData(),
     # COPY's own syntax in values (tab, newline, backslash, "\N") and text beyond Latin-1.
     RecipientData(email_address="tab\there@x.no", mobile_number="\\N"),
@@ -41,6 +42,7 @@ def _stored(order: Order) -> list[dict[str, Any]]:
             "mobile_number",
             "organization_number",
             "national_identity_number",
+            "external_identity",
             "is_reserved",
         )
     )
@@ -56,6 +58,7 @@ def _orm_insert(order: Order) -> None:
             mobile_number=r.mobile_number,
             organization_number=r.organization_number,
             national_identity_number=r.national_identity_number,
+            external_identity=r.external_identity,
             is_reserved=RESERVATIONS.get(r.national_identity_number) if r.national_identity_number else None,
         )
         for position, r in enumerate(RECIPIENTS)
@@ -75,8 +78,8 @@ def test_copy_stores_exactly_what_the_orm_stored() -> None:
     assert copy_rows[3]["is_reserved"] is False
     assert copy_rows[4]["is_reserved"] is None
     assert copy_rows[0]["is_reserved"] is None
-    assert copy_rows[7]["mobile_number"] == "\\N"  # a value, not NULL
-    assert copy_rows[10]["email_address"] == ""
+    assert copy_rows[8]["mobile_number"] == "\\N"  # a value, not NULL
+    assert copy_rows[11]["email_address"] == ""
 
 
 def test_copy_of_many_recipients_keeps_their_positions() -> None:
