@@ -6,11 +6,11 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from celery import current_app
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from core.problems import ApplicationError, ConflictError
@@ -37,7 +37,6 @@ logger = logging.getLogger(__name__)
 ORDER_PROCESS_TASK = "dispatch.order_process"
 # The reference's margin: an order can be cancelled until five minutes before its send time.
 CANCEL_MARGIN = timedelta(minutes=5)
-RECIPIENT_BATCH_SIZE = 5000
 
 
 class OrderNotFound(ApplicationError):
@@ -45,8 +44,10 @@ class OrderNotFound(ApplicationError):
     title = "Not Found"
 
 
-@dataclass(frozen=True)
-class RecipientData:
+class RecipientData(NamedTuple):
+    """A recipient as registered. A named tuple, not a frozen dataclass: an order may make 100,000, and a
+    frozen dataclass's __init__ costs several times a tuple's."""
+
     email_address: str | None = None
     mobile_number: str | None = None
     organization_number: str | None = None
@@ -254,25 +255,49 @@ def order_insert(
         status_changed_at=now,
         recipient_lookup=lookup.as_receipt() if lookup else None,
     )
-    Recipient.objects.bulk_create(
-        (
-            Recipient(
-                order=order,
-                position=position,
-                email_address=r.email_address,
-                mobile_number=r.mobile_number,
-                organization_number=r.organization_number,
-                national_identity_number=r.national_identity_number,
-                external_identity=r.external_identity,
-                is_reserved=reservations.get(r.national_identity_number)
-                if r.national_identity_number
-                else None,
-            )
-            for position, r in enumerate(recipients)
-        ),
-        batch_size=RECIPIENT_BATCH_SIZE,
-    )
+    recipients_copy(order_id=order.id, recipients=recipients, reservations=reservations)
     return order
+
+
+_RECIPIENT_COLUMNS = (
+    "order_id",
+    "position",
+    "email_address",
+    "mobile_number",
+    "organization_number",
+    "national_identity_number",
+    "external_identity",
+    "is_reserved",
+)
+
+
+def recipients_copy(
+    *, order_id: UUID, recipients: Sequence[RecipientData], reservations: dict[str, bool]
+) -> None:
+    """Stream an order's recipients into their table with one COPY (position = list index).
+
+    An order may hold 100,000 recipients: the ORM's bulk INSERT made a model instance and bound seven
+    parameters per row (about 30,000 rows/s); psycopg's COPY encodes tuples straight onto the wire.
+    Rows get exactly the values ``Recipient.objects.bulk_create`` stored (tests/orders check both).
+    """
+    table = connection.ops.quote_name(Recipient._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(name) for name in _RECIPIENT_COLUMNS)
+    # Django's cursor wraps psycopg's; COPY is only on the raw one.
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for position, r in enumerate(recipients):
+            nin = r.national_identity_number
+            copy.write_row(
+                (
+                    order_id,
+                    position,
+                    r.email_address,
+                    r.mobile_number,
+                    r.organization_number,
+                    nin,
+                    r.external_identity,
+                    reservations.get(nin) if nin else None,
+                )
+            )
 
 
 def order_enqueue_if_due(order: Order, *, now: datetime) -> None:

@@ -164,16 +164,47 @@ def is_valid_sms_sender(value: str) -> bool:
     )
 
 
+def _norwegian_mobile_pattern() -> re.Pattern[str]:
+    # libphonenumber's own mobile pattern for Norway (+47, no national prefix), so the fast path moves with
+    # the installed metadata. ASCII: only 0-9 take the fast path; parse() decides other scripts' digits.
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region("NO")
+    if metadata is None or metadata.national_prefix is not None or metadata.mobile is None:
+        raise RuntimeError("libphonenumber's metadata for Norway changed shape; review the fast path")
+    national = metadata.mobile.national_number_pattern
+    return re.compile(rf"(?:\+|00)47(?:{national})", re.ASCII)
+
+
+# A Norwegian mobile number in its plain international form: what nearly every number of a large order
+# looks like. Such a number is a valid mobile number to libphonenumber as well (tests/orders check this
+# on every prefix), and matching it costs a microsecond instead of parse()'s tens; every other form,
+# valid or not, is still decided by libphonenumber.
+_FAST_MOBILE = _norwegian_mobile_pattern()
+
+
 def is_valid_mobile_number(value: str | None) -> bool:
     """``+`` or ``00``, then a number libphonenumber accepts without a default region (§1.5.2)."""
     if not value or value.startswith("++") or not value.startswith(("+", "00")):
         return False
+    if _FAST_MOBILE.fullmatch(value):
+        return True
     candidate = "+" + value[2:] if value.startswith("00") else value
     try:
         parsed = phonenumbers.parse(candidate, None)
     except phonenumbers.NumberParseException:
         return False
     return bool(phonenumbers.is_valid_number(parsed))
+
+
+def plain_mobile_number(recipient: object, channel: str | None) -> str | None:
+    """The number of a recipient given by nothing but a plain Norwegian mobile number (the fast path's
+    form) on a channel that reads it, or None. Such a recipient passes every rule of ``recipient_errors``
+    and the API's type and length checks, so a 100,000-recipient order of them skips them all."""
+    if type(recipient) is not dict or len(recipient) != 1 or channel == NotificationChannel.EMAIL:
+        return None
+    number = recipient.get("mobileNumber")
+    if type(number) is str and _FAST_MOBILE.fullmatch(number):
+        return number
+    return None
 
 
 def is_valid_condition_endpoint(value: str) -> bool:

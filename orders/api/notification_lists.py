@@ -8,15 +8,25 @@ array with ``json_agg`` in about a tenth of that, and Python only wraps it. The 
 tested reference: the same keys in the same order, null recipient fields left out, ``servedRecipients``
 only on a notification that serves more than one recipient, ``Failed_TTL`` sent
 as ``Failed``, times in UTC with ``Z`` and microseconds only when there are any (Python's isoformat).
+
+A list changes only when one of its notifications changes, so each answer carries an ``ETag`` made from a
+fingerprint of the rows (count, latest status change and a hash of every row's id, status, change time,
+address and served recipients), ``If-None-Match`` answers 304, and a large list's gzipped rendering is
+cached under that fingerprint: computing it reads the order's rows once (a few milliseconds for 10,000)
+instead of building and compressing the JSON again (about 40 ms).
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from django.core.cache import cache
 from django.db import connection
 
 from orders.api.output import EMAIL_STATUS_DESCRIPTIONS, SMS_STATUS_DESCRIPTIONS
@@ -30,6 +40,18 @@ from orders.models import (
     SmsNotification,
     SmsStatus,
 )
+
+logger = logging.getLogger(__name__)
+
+# Bumped whenever the rendering changes, so no cache entry or client ETag of the old one still matches.
+_FORMAT = "1"
+# Lists shorter than this are rendered each time (cheap); longer ones are cached for this long.
+CACHE_MIN_NOTIFICATIONS = 500
+CACHE_SECONDS = 600
+# Level 6 (gzip's default) is what a cached rendering is compressed with once; a short list rendered for
+# one answer is compressed faster, at a few per cent more bytes.
+_CACHED_LEVEL = 6
+_LIVE_LEVEL = 1
 
 
 @dataclass(frozen=True)
@@ -87,6 +109,38 @@ _SERVED = f"""
 """
 
 
+def _fingerprint_columns(channel: _Channel) -> str:
+    # Everything a row contributes that can change after generation; the recipient's identifiers cannot.
+    return f"""
+           count(*) AS n_rows,
+           max(n.status_changed_at)::text AS last_change,
+           coalesce(sum(hashtextextended(
+               n.id::text || n.status || n.status_changed_at::text || n.{channel.address_column}
+               || coalesce(n.served_positions::text, ''), 0
+           )::numeric), 0)::text AS digest
+    """
+
+
+def _state_sql(channel: _Channel) -> str:
+    # One round trip: the caller's order (creator-scoped) and the fingerprint of its rows.
+    return f"""
+    SELECT o.id, o.senders_reference, f.n_rows, f.last_change, f.digest
+      FROM {Order._meta.db_table} AS o
+      CROSS JOIN LATERAL (
+          SELECT {_fingerprint_columns(channel)} FROM {channel.table} AS n WHERE n.order_id = o.id
+      ) AS f
+     WHERE o.id = %s AND o.creator = %s
+    """
+
+
+def _etag(order_id: UUID, channel: str, rows: int, last_change: str | None, digest: str) -> str:
+    token = hashlib.blake2b(
+        f"{_FORMAT}|{order_id}|{channel}|{rows}|{last_change}|{digest}".encode(), digest_size=16
+    ).hexdigest()
+    # Weak: the same list is sent gzipped or not, which a strong validator would have to tell apart.
+    return f'W/"{token}"'
+
+
 def _sql(channel: _Channel) -> str:
     # The statuses come in as parameters (unnest), so descriptions live in one place: output.py.
     # Ordered by recipient position, as the serializer path did; served by the (order, ...) indexes.
@@ -103,7 +157,7 @@ def _sql(channel: _Channel) -> str:
                    'lastUpdate', {_LAST_UPDATE})"""
     # servedRecipients only on a notification that serves more than one recipient (deduplication).
     return f"""
-    SELECT count(*),
+    SELECT {_fingerprint_columns(channel)},
            count(*) FILTER (WHERE s.succeeded),
            coalesce(json_agg(
                CASE WHEN n.served_positions IS NULL THEN json_build_object({fields})
@@ -116,21 +170,90 @@ def _sql(channel: _Channel) -> str:
     """
 
 
-def notification_list_body(*, order_id: UUID, creator: str, channel: str) -> bytes | None:
-    """The JSON body of the order's notification list on ``channel`` ("email" / "sms"), or None when the
-    caller has no such order. Two queries, however many notifications there are."""
-    order = Order.objects.filter(id=order_id, creator=creator).only("id", "senders_reference").first()
-    if order is None:
+@dataclass(frozen=True)
+class NotificationList:
+    """A rendered list: its ETag and its JSON body, as it is (``plain``) and/or gzipped."""
+
+    etag: str
+    plain: bytes | None = None
+    gzipped: bytes | None = None
+
+    def body(self) -> bytes:
+        if self.plain is not None:
+            return self.plain
+        assert self.gzipped is not None
+        return gzip.decompress(self.gzipped)
+
+    def compressed(self) -> bytes:
+        if self.gzipped is not None:
+            return self.gzipped
+        return gzip.compress(self.body(), _LIVE_LEVEL, mtime=0)
+
+
+@dataclass(frozen=True)
+class ListState:
+    """The caller's order as the list needs it, and the ETag its list has now."""
+
+    order_id: UUID
+    senders_reference: str | None
+    etag: str
+
+
+def notification_list_state(*, order_id: UUID, creator: str, channel: str) -> ListState | None:
+    """The order's list state on ``channel``, or None when the caller has no such order. One query."""
+    with connection.cursor() as cursor:
+        cursor.execute(_state_sql(CHANNELS[channel]), [order_id, creator])
+        found = cursor.fetchone()
+    if found is None:
         return None
+    order_id, senders_reference, rows, last_change, digest = found
+    return ListState(order_id, senders_reference, _etag(order_id, channel, rows, last_change, digest))
+
+
+def _cache_key(etag: str) -> str:
+    return f"notification-list:{etag}"
+
+
+def _cached(etag: str) -> bytes | None:
+    try:
+        value = cache.get(_cache_key(etag))
+    except Exception:  # the cache is an optimisation: a Redis outage must not fail the read
+        logger.warning("notification list cache unavailable", exc_info=True)
+        return None
+    return value if isinstance(value, bytes) else None
+
+
+def _cache_store(etag: str, gzipped: bytes) -> None:
+    try:
+        cache.set(_cache_key(etag), gzipped, CACHE_SECONDS)
+    except Exception:  # as above
+        logger.warning("notification list cache unavailable", exc_info=True)
+
+
+def notification_list(state: ListState, *, channel: str) -> NotificationList:
+    """The order's list on ``channel`` ("email" / "sms"): cached under ``state.etag``, or rendered.
+
+    A list rendered here carries the fingerprint of the rows it was rendered from, so a change since
+    ``state`` was read can never file a rendering under the wrong ETag.
+    """
+    cached = _cached(state.etag)
+    if cached is not None:
+        return NotificationList(etag=state.etag, gzipped=cached)
     spec = CHANNELS[channel]
     columns = list(zip(*spec.statuses, strict=True))
     with connection.cursor() as cursor:
-        cursor.execute(_sql(spec), [list(column) for column in columns] + [order.id])
-        generated, succeeded, notifications = cursor.fetchone()
-    head: dict[str, Any] = {"orderId": str(order.id)}
-    if order.senders_reference is not None:
-        head["sendersReference"] = order.senders_reference
+        cursor.execute(_sql(spec), [list(column) for column in columns] + [state.order_id])
+        generated, last_change, digest, succeeded, notifications = cursor.fetchone()
+    head: dict[str, Any] = {"orderId": str(state.order_id)}
+    if state.senders_reference is not None:
+        head["sendersReference"] = state.senders_reference
     head.update(generated=generated, succeeded=succeeded)
     # The envelope is encoded by Python, the (large) array is spliced in as PostgreSQL rendered it.
     envelope = json.dumps(head, ensure_ascii=False)
-    return f'{envelope[:-1]}, "notifications": {notifications}}}'.encode()
+    body = f'{envelope[:-1]}, "notifications": {notifications}}}'.encode()
+    rendered_etag = _etag(state.order_id, channel, generated, last_change, digest)
+    if generated < CACHE_MIN_NOTIFICATIONS:
+        return NotificationList(etag=rendered_etag, plain=body)
+    gzipped = gzip.compress(body, _CACHED_LEVEL, mtime=0)
+    _cache_store(rendered_etag, gzipped)
+    return NotificationList(etag=rendered_etag, plain=body, gzipped=gzipped)

@@ -55,7 +55,10 @@ class NotificationBase(models.Model):
 
 
 class EmailNotification(NotificationBase):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="email_notifications")
+    # No index of its own: the order leads email_notification_unique and email_order_status.
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="email_notifications", db_index=False
+    )
     to_address = models.CharField(max_length=320, blank=True, default="")
     status = models.CharField(max_length=40, choices=EmailStatus.choices, default=EmailStatus.NEW)
     # Keyword-substituted texts; null when the template text is sent as registered.
@@ -123,7 +126,10 @@ class EmailNotification(NotificationBase):
 
 
 class SmsNotification(NotificationBase):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="sms_notifications")
+    # No index of its own: the order leads sms_notification_unique and sms_order_status.
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="sms_notifications", db_index=False
+    )
     mobile_number = models.CharField(max_length=32, blank=True, default="")
     status = models.CharField(max_length=40, choices=SmsStatus.choices, default=SmsStatus.NEW)
     body = models.TextField(null=True, blank=True)

@@ -131,7 +131,8 @@ class Order(TimestampedModel):
 class Recipient(models.Model):
     """A recipient as the client registered it (looked-up addresses live on the notifications)."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="recipients")
+    # No index of its own: the order leads recipient_order_position_unique.
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="recipients", db_index=False)
     position = models.PositiveIntegerField()
     email_address = models.CharField(max_length=320, null=True, blank=True)
     mobile_number = models.CharField(max_length=32, null=True, blank=True)

@@ -11,8 +11,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from orders import validation
+from orders.api.fields import MSG_NOT_A_STRING
 from orders.api.future.serializers.fields import MSG_PHONE_INVALID
-from orders.models import NotificationChannel, Order, OrderStatus, SendingTimePolicy
+from orders.models import NotificationChannel, Order, OrderStatus, Recipient, SendingTimePolicy
 from tests.orders.api.conftest import post_json
 
 pytestmark = pytest.mark.django_db
@@ -622,3 +623,34 @@ def test_default_limits_are_the_documented_ones(settings: Any) -> None:
     assert settings.NOTIFICATIONS_MAX_EMAIL_BODY_CHARS == 262_144
     assert settings.NOTIFICATIONS_MAX_EMAIL_SUBJECT_CHARS == 998
     assert settings.NOTIFICATIONS_MAX_SENDERS_REFERENCE_CHARS == 500
+
+
+def test_plain_norwegian_numbers_beside_invalid_ones_keep_the_reference_messages(
+    api_client: APIClient,
+) -> None:
+    numbers = ["+4799999999", "+4799999", "+47 999 99 999", "004741234567", "+4742000000x", 4799999999]
+    body = {"body": "Hello", "recipients": [{"mobileNumber": number} for number in numbers]}
+    body["recipients"].append({"mobileNumber": "+4799999999", "organizationNumber": "311000179"})
+    body["recipients"].append({"mobileNumber": "+4799999999", "emailAddress": "tab\there@x.no"})
+
+    errors = errors_of(post_json(api_client, "/orders/sms", body))
+
+    assert errors == {
+        "recipients[1].mobileNumber": [validation.MSG_INVALID_MOBILE],
+        "recipients[4].mobileNumber": [validation.MSG_INVALID_MOBILE],
+        "recipients[5].mobileNumber": [MSG_NOT_A_STRING],
+        "recipients[5]": [validation.MSG_NO_SMS_IDENTIFIER],
+        "recipients[6]": [validation.MSG_ORGANIZATION_NUMBER_COMBINED],
+    }
+
+
+def test_an_order_of_plain_norwegian_numbers_stores_them_as_given(api_client: APIClient) -> None:
+    numbers = [f"+4799{n:06d}" for n in range(300)] + ["004741234567", "+47 999 99 999"]
+    body = {"body": "Hello", "recipients": [{"mobileNumber": number} for number in numbers]}
+
+    response = post_json(api_client, "/orders/sms", body)
+
+    assert response.status_code == 202
+    stored = Recipient.objects.filter(order_id=response.json()["orderId"]).order_by("position")
+    assert [r.mobile_number for r in stored] == numbers
+    assert {(r.email_address, r.organization_number, r.is_reserved) for r in stored} == {(None, None, None)}
