@@ -273,10 +273,9 @@ class IsServiceOwner(BasePermission):
         return user.can_create and bool(user.org)
 
 
-class HasComposedEmailScope(BasePermission):
-    """Allows a bearer token with the composed email scope and a creator; nothing else, as in the reference
-    (the create scope and platform access tokens do not allow composed emails, and this scope allows
-    nothing but them)."""
+class HasComposedEmailScope(IsServiceOwner):
+    """A service owner whose bearer token has the composed email scope, as in the reference: the create
+    scope and platform access tokens do not allow composed emails, and this scope allows nothing else."""
 
     message = (
         "The token lacks the scope altinn:serviceowner/notifications.composedemail.create or the "

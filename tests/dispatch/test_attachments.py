@@ -5,26 +5,31 @@ final status; the guard; end to end through the API, the status feed and a statu
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import timedelta
 from typing import Any
 
 import pytest
 import time_machine
+from django.urls import reverse
 from rest_framework.test import APIClient
 
 import dispatch.tasks  # noqa: F401 - registers the tasks that are enqueued by name
 from dispatch.models import CallbackDelivery, DeliveryAttempt
+from dispatch.services.retention import order_content_purge
 from dispatch.services.sending import notifications_send
 from fakes.https_files import FileRoute, HttpsFileServer
+from fakes.postmark import PostmarkFake
 from fakes.smtp import SmtpFake
 from notifications_project.celery import app as celery_app
 from orders.models import EmailAttachment, EmailNotification, EmailStatus, Order, OrderStatus, OrderType
 from tests.dispatch.sending_support import email_notification, fresh_providers, use_smtp_server
 from tests.factories import EmailTemplateFactory, OrderFactory
+from tests.orders.admin_support import groups, support, support_client
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_providers")]
-__all__ = ["fresh_providers"]
+__all__ = ["fresh_providers", "groups", "support", "support_client"]
 API = "/notifications/api/v1"
 COMPOSED_SCOPE = "altinn:serviceowner/notifications.composedemail.create"
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"
@@ -106,6 +111,25 @@ def test_attachments_reach_the_smtp_server_as_parts_with_their_names_types_and_b
     ]
     assert [p.get_payload(decode=True) for p in parts] == [PDF, CSV]
     assert files.requests == ["/vedtak.pdf?sig=s3cret&se=2030-01-01", "/tall.csv"]
+
+
+def test_an_esp_gets_the_attachments_through_anymail(settings: Any, files: Any) -> None:
+    postmark = PostmarkFake().start()
+    settings.NOTIFICATIONS_EMAIL_PROVIDER = "anymail"
+    settings.NOTIFICATIONS_ANYMAIL_ESP = "postmark"
+    settings.ANYMAIL = {"POSTMARK_SERVER_TOKEN": postmark.token, "POSTMARK_API_URL": postmark.url}
+    files.routes["/vedtak.pdf"] = FileRoute(body=PDF, content_type="application/pdf")
+    notification = composed_email(("vedtak.pdf", "application/pdf", files.url("/vedtak.pdf")))
+    try:
+        notifications_send(channel="Email")
+    finally:
+        postmark.stop()
+
+    assert _status(notification)[0] == EmailStatus.SUCCEEDED
+    [request] = postmark.requests
+    [sent] = request["Attachments"]
+    assert (sent["Name"], sent["ContentType"]) == ("vedtak.pdf", "application/pdf")
+    assert base64.b64decode(sent["Content"]) == PDF
 
 
 def test_an_email_without_attachments_fetches_nothing(smtp: Any, files: Any) -> None:
@@ -309,6 +333,19 @@ def test_a_failed_attachment_completes_the_order_and_is_in_the_callback(smtp: An
     assert callback.payload["notification"]["succeeded"] is False
 
 
+def test_retention_purges_the_attachment_names_and_links(smtp: Any, files: Any) -> None:
+    notification = composed_email(("ola-nordmann.pdf", "application/pdf", files.url("/a.pdf?sig=s3cret")))
+    notifications_send(channel="Email")
+    Order.objects.filter(id=notification.order_id).update(status=OrderStatus.COMPLETED)
+
+    order_content_purge(order_id=notification.order_id)
+
+    [row] = EmailAttachment.objects.filter(order_id=notification.order_id).values(
+        "filename", "mime_type", "url"
+    )
+    assert row == {"filename": "", "mime_type": "application/pdf", "url": ""}
+
+
 @pytest.fixture
 def tasks_run_inline(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tasks enqueued by name run at once in this process, as a worker would run them."""
@@ -387,3 +424,17 @@ def test_end_to_end_from_the_api_to_the_smtp_server_and_the_status_feed(
     status = listed["notifications"][0]["sendStatus"]
     assert status["status"] == lifecycle.removeprefix("Email_")
     assert status["description"]
+
+
+def test_the_order_page_lists_the_attachments_without_the_links_query(support_client: Any) -> None:
+    notification = composed_email(
+        ("vedtak.pdf", "application/pdf", "https://files.example.no/v/42.pdf?sig=s3cret")
+    )
+
+    page = support_client.get(
+        reverse("admin:orders_order_change", args=[notification.order_id])
+    ).content.decode()
+
+    assert "vedtak.pdf" in page
+    assert "https://files.example.no/v/42.pdf" in page
+    assert "s3cret" not in page

@@ -7,6 +7,8 @@ fetched when the email is sent. The OpenAPI description is in ``orders.api.futur
 
 from __future__ import annotations
 
+import dataclasses
+
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -29,5 +31,5 @@ class ComposedEmailViewSet(FutureViewSet):
         serializer = ComposedEmailOrderRequestSerializer(data=data)
         serializer.is_valid(raise_exception=True)
         validated: ComposedEmailRequest = serializer.validated_data
-        composed = ComposedEmailRequest(**{**validated.__dict__, "raw": data})
+        composed = dataclasses.replace(validated, raw=data)
         return receipt_response(composed_email_create(creator=creator_of(request), request=composed))
