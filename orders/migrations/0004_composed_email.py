@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("orders", "0002_notification_send_claim"),
+        ("orders", "0003_external_identity_served_positions"),
     ]
 
     operations = [
