@@ -291,6 +291,22 @@ class IsSupportAdmin(BasePermission):
         return isinstance(user, ServiceOwner) and settings.NOTIFICATIONS_SUPPORT_SCOPE in user.scopes
 
 
+class HasComposedEmailScope(IsServiceOwner):
+    """A service owner whose bearer token has the composed email scope, as in the reference: the create
+    scope and platform access tokens do not allow composed emails, and this scope allows nothing else."""
+
+    message = (
+        "The token lacks the scope altinn:serviceowner/notifications.composedemail.create or the "
+        "organisation claim (platform access tokens are not accepted here)."
+    )
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        if not isinstance(user, ServiceOwner) or user.platform:
+            return False
+        return settings.NOTIFICATIONS_COMPOSED_EMAIL_SCOPE in user.scopes and bool(user.org)
+
+
 def creator_of(request: Request) -> str:
     """The creator (organisation) of an authenticated request."""
     user = request.user

@@ -80,7 +80,10 @@ ADDED_COLUMNS: dict[str, dict[str, Any]] = {
 }
 
 # Models that migrations after PREVIOUS create (their tables start empty).
-ADDED_MODELS = {"orders.selfidentifieduser"}  # orders/0003
+ADDED_MODELS = {
+    "orders.selfidentifieduser",  # orders/0003_external_identity_served_positions
+    "orders.emailattachment",  # orders/0007_composed_email
+}
 
 # Columns whose values must be E.164 mobile numbers (check constraints), besides any "mobile_number".
 E164_COLUMNS = {("orders.organizationcontact", "address")}

@@ -22,6 +22,15 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class AttachmentReference:
+    """A file to attach, fetched from ``url`` when the email is sent (composed emails)."""
+
+    filename: str
+    mime_type: str
+    url: str
+
+
+@dataclass(frozen=True)
 class EmailMessage:
     notification_id: uuid.UUID
     to: str
@@ -30,6 +39,7 @@ class EmailMessage:
     body: str
     content_type: str  # "Plain" or "Html"
     attempt: int  # 1 for the first hand-over
+    attachments: tuple[AttachmentReference, ...] = ()
 
 
 @dataclass(frozen=True)

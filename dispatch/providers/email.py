@@ -8,6 +8,10 @@ webhooks.
 SMTP has no delivery reports: a relay's 250 is the last we hear, so an SMTP acceptance is recorded as
 ``Delivered`` (the relay has taken responsibility). ESPs report through anymail's normalised tracking
 events (:func:`map_anymail_event`), so their acceptance is ``Succeeded`` until the report comes.
+
+A composed email's attachments are fetched just before its message is written
+(``dispatch.providers.attachments``) and sent as base64 MIME parts with their names and types; a fetch
+failure is that message's outcome, before anything reaches the server.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.message import sanitize_address
 
+from dispatch.providers.attachments import FetchedAttachment, attachments_fetch
 from dispatch.providers.base import (
     INTERMEDIATE,
     UNRECOGNISED,
@@ -69,7 +74,9 @@ class DjangoEmailProvider(EmailProvider):
         # SMTP servers drop idle sessions after a few minutes: do not keep one across send runs.
         self.close()
 
-    def build(self, message: EmailMessage) -> EmailMultiAlternatives:
+    def build(
+        self, message: EmailMessage, attachments: list[FetchedAttachment] | None = None
+    ) -> EmailMultiAlternatives:
         domain = message.from_address.rpartition("@")[2] or "localhost"
         email = EmailMultiAlternatives(
             subject=message.subject,
@@ -81,14 +88,17 @@ class DjangoEmailProvider(EmailProvider):
         )
         if message.content_type == "Html":
             email.content_subtype = "html"
+        for attachment in attachments or []:
+            email.attach(attachment.mime_part())
         if self.is_anymail:
             email.metadata = {"notification_id": str(message.notification_id)}  # type: ignore[attr-defined]
         return email
 
     def send(self, message: EmailMessage) -> ProviderResult:
         _check_addresses(message)
+        attachments = attachments_fetch(message.attachments)
         self.open()
-        email = self.build(message)
+        email = self.build(message, attachments)
         try:
             sent = self._send(email)
         except smtplib.SMTPRecipientsRefused as exc:

@@ -5,6 +5,7 @@ After ``NOTIFICATIONS_RETENTION_DAYS`` (0 keeps everything) an order in a final 
 references stay, so the status API, the admin's counts and the dashboard are unchanged. Purged:
 
 * the order's texts (template subject and body) and its receipt's ``recipientLookup``;
+* a composed email's attachment names and links (a signed link is a credential, a name can be personal);
 * its recipients' addresses and identifiers (email, mobile number, NIN, organization number);
 * per notification: the address, the rendered subject and body, the recipient's identifiers and name and
   the provider's last error (which can quote the address);
@@ -35,6 +36,7 @@ from django.utils import timezone
 from dispatch.models import DeliveryAttempt, DeliveryReport, SandboxMessage
 from orders.models import (
     ORDER_FINAL_STATUSES,
+    EmailAttachment,
     EmailNotification,
     Order,
     Recipient,
@@ -127,6 +129,7 @@ def order_content_purge(*, order_id: uuid.UUID) -> int | None:
         if order.sms_template_id:
             SmsTemplate.objects.filter(id=order.sms_template_id).update(body="")
         Order.objects.filter(id=order_id).update(recipient_lookup=None)
+        EmailAttachment.objects.filter(order_id=order_id).update(filename="", url="")
         Recipient.objects.filter(order_id=order_id).update(
             email_address=None,
             mobile_number=None,

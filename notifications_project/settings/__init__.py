@@ -15,6 +15,7 @@ from notifications_project.settings.broker import *  # noqa: F403
 from notifications_project.settings.api import *  # noqa: F403
 from notifications_project.settings.pipeline import *  # noqa: F403
 from notifications_project.settings.logs import *  # noqa: F403
+from notifications_project.settings.attachments import *  # noqa: F403
 
 # isort: on
 from notifications_project.settings.base import DEBUG as _debug

@@ -36,6 +36,7 @@ from orders.admin.audit import audit_history
 from orders.admin.search import search_term_parse
 from orders.audit import AuditAction, AuditOutcome, audit_record
 from orders.models import (
+    EmailAttachment,
     EmailNotification,
     Order,
     OrderStatus,
@@ -92,7 +93,7 @@ class OrderAdmin(ReadOnlyModelAdmin):
             },
         ),
         ("Processing", {"fields": ("processing_attempts", "next_attempt_at", "processing_note")}),
-        ("Texts", {"fields": ("email_template_text", "sms_template_text")}),
+        ("Texts", {"fields": ("email_template_text", "sms_template_text", "attachments_table")}),
         ("Notifications", {"fields": ("notification_counts",)}),
         ("Recipients", {"fields": ("recipients_table", "lookup_result")}),
         ("Staff operations", {"fields": ("audit_entries",)}),
@@ -162,6 +163,20 @@ class OrderAdmin(ReadOnlyModelAdmin):
         if not rows:
             return mark_safe("<p>No notifications yet.</p>")  # noqa: S308 (a constant)
         return html_table(["Channel", "Status", "Count"], rows)
+
+    @admin.display(description="Attachments")
+    def attachments_table(self, order: Order) -> SafeString | str:
+        attachments = list(EmailAttachment.objects.filter(order_id=order.id).order_by("position"))
+        if not attachments:
+            return "-"
+        # The link without its query: a signed link's query string is a credential.
+        return html_table(
+            ["#", "File name", "Type", "Link"],
+            (
+                (a.position, a.filename or "-", a.mime_type, a.url.partition("?")[0] or "-")
+                for a in attachments
+            ),
+        )
 
     @admin.display(description="Recipients")
     def recipients_table(self, order: Order) -> SafeString:

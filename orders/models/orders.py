@@ -20,7 +20,8 @@ class TimestampedModel(models.Model):
 
 
 class OrderChain(models.Model):
-    """One request to ``POST /future/orders`` or ``/future/orders/instant/*``: its orders and its receipt.
+    """One request to ``POST /future/orders``, ``/future/orders/instant/*`` or
+    ``/future/orders/composed-email``: its orders and its receipt.
 
     The id is the receipt's ``notificationOrderId``. The unique constraint on (creator, idempotencyId,
     type) is what makes a repeated request safe, for as long as the chain exists (the reference's
@@ -30,6 +31,7 @@ class OrderChain(models.Model):
     class Type(models.TextChoices):
         NOTIFICATION = "Notification"
         INSTANT = "Instant"
+        COMPOSED = "Composed"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     creator = models.CharField(max_length=100)

@@ -21,11 +21,12 @@ ORDER_FINAL_STATUSES = frozenset(
 
 
 class OrderType(models.TextChoices):
-    """What kind of shipment an order is (the reference's OrderType; composed emails are not offered)."""
+    """What kind of shipment an order is (the reference's OrderType)."""
 
     NOTIFICATION = "Notification"  # a v1 order, or the main notification of an order chain
     REMINDER = "Reminder"  # a reminder of an order chain: an order of its own, sent later
     INSTANT = "Instant"  # one message sent synchronously by POST /future/orders/instant/*
+    COMPOSED = "Composed"  # one email with attachments, POST /future/orders/composed-email
 
 
 class NotificationChannel(models.TextChoices):
@@ -56,6 +57,10 @@ class EmailStatus(models.TextChoices):
     FAILED_FILTERED_SPAM = "Failed_FilteredSpam"
     FAILED_QUARANTINED = "Failed_Quarantined"
     FAILED_TTL = "Failed_TTL"
+    # Composed emails: an attachment could not be fetched for good (a 4xx, a refused host or type), or
+    # the attachments are larger than the limits. The reference calls the first Failed_InvalidSasUrl.
+    FAILED_INVALID_ATTACHMENT = "Failed_InvalidAttachment"
+    FAILED_PAYLOAD_TOO_LARGE = "Failed_PayloadTooLarge"
 
 
 class SmsStatus(models.TextChoices):

@@ -14,9 +14,16 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from dispatch.models import Channel, ProviderPause
-from dispatch.providers.base import EmailMessage, SmsMessage
+from dispatch.providers.base import AttachmentReference, EmailMessage, SmsMessage
 from dispatch.services.window import sms_send_window_is_open
-from orders.models import EmailNotification, Order, SendingTimePolicy, SmsNotification
+from orders.models import (
+    EmailAttachment,
+    EmailNotification,
+    Order,
+    OrderType,
+    SendingTimePolicy,
+    SmsNotification,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +103,7 @@ def notifications_claim(
         orders = Order.objects.select_related(template).in_bulk({row.order_id for row in rows})
         for row in rows:
             row.order = orders[row.order_id]
+        attachments = _attachments([o.id for o in orders.values() if o.type == OrderType.COMPOSED])
         claim_id = uuid.uuid4()
         model.objects.filter(id__in=[row.id for row in rows]).update(
             status="Sending",
@@ -107,7 +115,7 @@ def notifications_claim(
         )
     return [
         Claimed(
-            message=_message(row, attempt=row.attempts + 1),
+            message=_message(row, attempt=row.attempts + 1, attachments=attachments.get(row.order_id, ())),
             order_id=row.order_id,
             attempts=row.attempts + 1,
             claimed_at=now,
@@ -119,7 +127,23 @@ def notifications_claim(
     ]
 
 
-def _message(row: EmailNotification | SmsNotification, *, attempt: int) -> EmailMessage | SmsMessage:
+def _attachments(order_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[AttachmentReference, ...]]:
+    """The attachments of the composed emails among the batch's orders (only those have any)."""
+    found: dict[uuid.UUID, list[AttachmentReference]] = {}
+    if order_ids:
+        for row in EmailAttachment.objects.filter(order_id__in=order_ids).order_by("order_id", "position"):
+            found.setdefault(row.order_id, []).append(
+                AttachmentReference(filename=row.filename, mime_type=row.mime_type, url=row.url)
+            )
+    return {order_id: tuple(items) for order_id, items in found.items()}
+
+
+def _message(
+    row: EmailNotification | SmsNotification,
+    *,
+    attempt: int,
+    attachments: tuple[AttachmentReference, ...] = (),
+) -> EmailMessage | SmsMessage:
     order = row.order
     if isinstance(row, EmailNotification):
         template = order.email_template
@@ -132,6 +156,7 @@ def _message(row: EmailNotification | SmsNotification, *, attempt: int) -> Email
             body=row.body if row.body is not None else (template.body if template else ""),
             content_type=template.content_type if template else "Plain",
             attempt=attempt,
+            attachments=attachments,
         )
     sms_template = order.sms_template
     return SmsMessage(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
+from orders.api.future.composed import ComposedEmailViewSet
 from orders.api.future.support import SupportLookupViewSet
 from orders.api.future.views import FutureOrderViewSet, ShipmentViewSet
 
@@ -17,6 +18,11 @@ chain_view = FutureOrderViewSet.as_view({"get": "chain"})
 urlpatterns: list[URLPattern] = [
     path("orders", FutureOrderViewSet.as_view({"post": "create"}), name="future-order-list"),
     path("orders/chain/<str:id>", chain_view, name="future-order-chain"),
+    path(
+        "orders/composed-email",
+        ComposedEmailViewSet.as_view({"post": "create"}),
+        name="future-order-composed-email",
+    ),
     path("shipment/feed", ShipmentViewSet.as_view({"get": "feed"}), name="future-shipment-feed"),
     path("shipment/<str:id>", ShipmentViewSet.as_view({"get": "retrieve"}), name="future-shipment-detail"),
     path(

@@ -53,6 +53,14 @@ EMAIL_STATUS_DESCRIPTIONS = {
     EmailStatus.FAILED_TTL: (
         "The email was in indefinite state Succeeded for too long (TTL), and was subsequently set to failed."
     ),
+    # The reference's Failed_InvalidSasUrl, whose text speaks of SAS URLs; any allowed HTTPS link here.
+    EmailStatus.FAILED_INVALID_ATTACHMENT: (
+        "The email was not sent because one or more attachment URLs are invalid, expired, or inaccessible, "
+        "or an attachment's host or type is not allowed."
+    ),
+    EmailStatus.FAILED_PAYLOAD_TOO_LARGE: (
+        "The email was not sent because the total size of the attachments exceeds the allowed limit."
+    ),
 }
 
 SMS_STATUS_DESCRIPTIONS = {
