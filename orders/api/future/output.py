@@ -14,6 +14,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from orders.api.output import API_PATH, SMS_PART_COUNT_HELP
+from orders.api.output.orders import WARNINGS_HELP, ContentWarningSerializer
 from orders.models import (
     EmailNotification,
     EmailStatus,
@@ -92,6 +93,7 @@ class OrderChainResponseSerializer(serializers.Serializer[Any]):
         help_text="The order chain's id (not a shipment id): GET /future/orders/chain/{id}."
     )
     notification = NotificationReceiptSerializer()
+    warnings = ContentWarningSerializer(many=True, required=False, help_text=WARNINGS_HELP)
 
 
 class InstantOrderResponseSerializer(serializers.Serializer[Any]):
@@ -99,6 +101,7 @@ class InstantOrderResponseSerializer(serializers.Serializer[Any]):
 
     notificationOrderId = serializers.UUIDField()
     notification = ShipmentReceiptSerializer()
+    warnings = ContentWarningSerializer(many=True, required=False, help_text=WARNINGS_HELP)
 
 
 # --- Order chain -------------------------------------------------------------------------------------
