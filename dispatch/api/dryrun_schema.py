@@ -127,6 +127,7 @@ DRY_RUN_ANSWERS = [
                         "email": {"new": 0, "failed": {}},
                         "sms": {"new": 1, "failed": {"Failed_RecipientReserved": 1}},
                         "smsParts": 1,
+                        "servedByEarlierNotifications": 0,
                     },
                     "notifications": [
                         _SMS_NOTIFICATION,

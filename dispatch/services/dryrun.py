@@ -41,6 +41,7 @@ from orders.instant import InstantEmail, InstantSms, instant_warnings
 from orders.models import EmailStatus, NotificationChannel, SendingTimePolicy, SmsStatus
 from orders.registry import get_registry
 from orders.registry.base import ContactRegistry, RegistryUnavailable
+from orders.registry.normalise import email_address_key, mobile_number_key
 from orders.services import RecipientData, default_sending_time_policy, recipient_lookup_summarise
 from orders.warnings import TemplatePaths, order_warnings
 from templates.models import EmailContentType
@@ -103,6 +104,22 @@ class _Preview:
     sms_parts: int = 0
     sample: list[dict[str, Any]] = field(default_factory=list)
     notifications: int = 0
+    # One notification per address and channel, as generation makes them: the keys already reached.
+    reached: dict[str, set[str]] = field(default_factory=lambda: {EMAIL: set(), SMS: set()})
+    served_by_earlier: int = 0
+
+    def first_reach(self, kind: str, addresses: tuple[str, ...]) -> tuple[str, ...]:
+        """The addresses no earlier recipient reached; the others' notifications serve this one too."""
+        key_of = email_address_key if kind == EMAIL else mobile_number_key
+        reached, new = self.reached[kind], []
+        for address in addresses:
+            key = key_of(address)
+            if key in reached:
+                self.served_by_earlier += 1
+            else:
+                reached.add(key)
+                new.append(address)
+        return tuple(new)
 
     @property
     def sampling(self) -> bool:
@@ -123,6 +140,7 @@ def _rows(recipients: Sequence[RecipientData]) -> Iterator[list[RecipientRow]]:
                 r.mobile_number,
                 r.organization_number,
                 r.national_identity_number,
+                r.external_identity,
             )
             for offset, r in enumerate(recipients[start : start + size])
         ]
@@ -140,8 +158,9 @@ def _render(preview: _Preview, recipient: ResolvedRecipient) -> None:
             if preview.sampling:
                 preview.sample.append({**base, "status": status})
             continue
-        counts.new += len(plan.addresses)
-        preview.notifications += len(plan.addresses)
+        addresses = preview.first_reach(plan.channel, plan.addresses)
+        counts.new += len(addresses)
+        preview.notifications += len(addresses)
         if plan.channel == SMS:
             sms = draft.sms_template
             assert sms is not None
@@ -150,8 +169,8 @@ def _render(preview: _Preview, recipient: ResolvedRecipient) -> None:
             if recipient.keywords is not None and keywords_present(text):
                 text = keywords_render(text, recipient.keywords)
                 parts = sms_part_count(text)
-            preview.sms_parts += parts * len(plan.addresses)
-            for address in plan.addresses:
+            preview.sms_parts += parts * len(addresses)
+            for address in addresses:
                 if not preview.sampling:
                     break
                 preview.sample.append(
@@ -172,7 +191,7 @@ def _render(preview: _Preview, recipient: ResolvedRecipient) -> None:
         html = template.content_type == EmailContentType.HTML
         subject = keywords_render(template.subject, recipient.keywords)
         body = keywords_render(template.body, recipient.keywords, html_escape=html)
-        for address in plan.addresses:
+        for address in addresses:
             if not preview.sampling:
                 break
             preview.sample.append(
@@ -221,10 +240,11 @@ def draft_preview(draft: DraftOrder, *, registry: ContactRegistry, now: datetime
         sms_parts_of_template=sms_part_count(draft.sms_template.body) if draft.sms_template else 0,
     )
     for rows in _rows(draft.recipients):
-        nins, orgnos = lookup_numbers(rows)
+        nins, orgnos, usernames = lookup_numbers(rows)
         try:
             persons = registry.persons(nins) if nins else {}
             organizations = registry.organizations(orgnos) if orgnos else {}
+            identities = registry.external_identities(usernames) if usernames else {}
         except RegistryUnavailable as exc:
             raise DryRunRegistryUnavailable(
                 "The contact registry could not be reached to resolve the recipients; try again later."
@@ -236,6 +256,7 @@ def draft_preview(draft: DraftOrder, *, registry: ContactRegistry, now: datetime
                     row,
                     persons=persons,
                     organizations=organizations,
+                    identities=identities,
                     ignore_reservation=draft.ignore_reservation,
                 ),
             )
@@ -253,6 +274,7 @@ def draft_preview(draft: DraftOrder, *, registry: ContactRegistry, now: datetime
                 "email": preview.counts[EMAIL].as_json(),
                 "sms": preview.counts[SMS].as_json(),
                 "smsParts": preview.sms_parts,
+                "servedByEarlierNotifications": preview.served_by_earlier,
             },
             "notifications": preview.sample,
             "truncated": preview.notifications > len(preview.sample),

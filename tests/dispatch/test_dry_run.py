@@ -122,6 +122,7 @@ def test_a_dry_run_resolves_renders_and_stores_nothing(
         "email": {"new": 1, "failed": {}},
         "sms": {"new": 2, "failed": {"Failed_RecipientReserved": 1}},
         "smsParts": 2,
+        "servedByEarlierNotifications": 0,
     }
     person, reserved, organization, number = result["notifications"]
     assert (person["channel"], person["mobileNumber"], person["body"]) == (
@@ -333,3 +334,18 @@ def test_an_instant_email_dry_run_reaches_no_smtp_server(api_client: APIClient, 
     assert (email["emailAddress"], email["subject"]) == ("ola@example.no", "Kode")
     assert smtp.received == []
     assert row_counts() == before
+
+
+@pytest.mark.usefixtures("nothing_stored")
+def test_an_address_reached_twice_gets_one_notification_as_in_generation(api_client: APIClient) -> None:
+    recipients = [
+        {"mobileNumber": "+4799999999"},
+        {"mobileNumber": "+47 999 99 999"},
+        {"mobileNumber": "+4798888888"},
+    ]
+
+    [result] = dry(api_client, "/orders/sms", {"body": "Hei", "recipients": recipients}).json()["orders"]
+
+    assert result["summary"]["sms"]["new"] == 2
+    assert result["summary"]["servedByEarlierNotifications"] == 1
+    assert [n["recipientIndex"] for n in result["notifications"]] == [0, 2]
