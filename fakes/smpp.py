@@ -11,6 +11,8 @@ as a real SMSC does). ``rules`` per destination address (digits only) pick fault
 * a receipt status (``"UNDELIV"``, ``"EXPIRED"``, ...) accepted, then receipted with that ``stat:``
 
 ``auto_receipt`` (default ``"DELIVRD"``) is the receipt for everything else; None sends none.
+``reverse_window`` (default 0: answer at once) holds that many ``submit_sm_resp`` of a session and sends
+them in reverse order, as an SMSC with parallel workers may: a client with a smaller window waits forever.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ class _Session:
     mode: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
     acked_receipts: list[int] = field(default_factory=list)
+    held: list[bytes] = field(default_factory=list)  # submit_sm_resp waiting for reverse_window
 
     @property
     def receives(self) -> bool:
@@ -77,6 +80,7 @@ class SmppFake:
     ):
         self.system_id, self.password = system_id, password
         self.auto_receipt = auto_receipt
+        self.reverse_window = 0
         self.rules: dict[str, str] = {}
         self.submits: list[Submit] = []
         self.binds: list[str] = []
@@ -206,8 +210,14 @@ class SmppFake:
         if not status:
             response.status = 0
         response.sequence = request.sequence
+        data = response.generate()
         with session.lock:
-            session.sock.sendall(response.generate())
+            if command == "submit_sm_resp" and self.reverse_window > 1:
+                session.held.append(data)
+                if len(session.held) < self.reverse_window:
+                    return
+                data, session.held = b"".join(reversed(session.held)), []
+            session.sock.sendall(data)
 
     def _handle(self, session: _Session, pdu: Any) -> bool:
         command = pdu.command

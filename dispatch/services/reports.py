@@ -22,15 +22,16 @@ import json
 from datetime import datetime
 from functools import partial
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from dispatch.models import DeliveryReport, ReportState, SandboxMessage
 from dispatch.providers.base import IncomingReport
 from dispatch.services.callback_outbox import callbacks_record_notifications
-from dispatch.services.report_batches import delivery_reports_receive
+from dispatch.services.report_batches import _report_row, delivery_reports_receive
 from dispatch.services.report_rules import (
     notification_model,
+    pending_statuses,
     report_judge,
     report_log_dead,
     report_settle,
@@ -38,11 +39,105 @@ from dispatch.services.report_rules import (
     report_unusable,
 )
 from dispatch.services.sending.record import orders_check_completion
+from orders.models import (
+    EMAIL_PENDING_STATUSES,
+    SMS_PENDING_STATUSES,
+    EmailNotification,
+    Order,
+    OrderStatus,
+    SmsNotification,
+)
 
 
 def delivery_report_receive(*, report: IncomingReport, now: datetime | None = None) -> DeliveryReport:
-    """Store a report as received and apply it at once (one transaction)."""
+    """Store a report as received and apply it at once: one statement when it simply applies.
+
+    A report that moves a pending, unexpired notification of an order without a status callback (nearly
+    every report) is applied and stored by one statement (:func:`_apply_alone`); any other (a callback to
+    record, a duplicate, an expired or unknown notification, an intermediate or unrecognised status) takes
+    the batch path with its full rules, in one transaction. The outcomes are the same either way.
+    """
+    now = now or timezone.now()
+    row = _report_row(report, now)
+    if _apply_alone(row, now):
+        return row
     return delivery_reports_receive(reports=[report], now=now)[0]
+
+
+def _apply_alone(row: DeliveryReport, now: datetime) -> bool:
+    """Apply and store a report with one statement (autocommit); False, changing nothing, when the report
+    needs the full rules.
+
+    The UPDATE takes the notification only in a status :func:`report_judge` would apply the report from
+    (pending and unexpired), and only when its order has no status callback (whose outbox row must be
+    written in the same transaction); the report row is inserted only when the UPDATE moved it. The same
+    statement says whether the order may now be complete (Processed, no other pending notification), so
+    the completion check runs only then.
+    """
+    if report_unusable(row) is not None or row.intermediate:
+        return False
+    model = notification_model(row.channel)
+    table, orders, reports = model._meta.db_table, Order._meta.db_table, DeliveryReport._meta.db_table
+    if row.notification_id is not None:
+        match = "n.id = %(notification_id)s"
+    else:
+        match = "n.provider = %(provider)s AND n.provider_reference = %(reference)s"
+    params = {
+        "notification_id": row.notification_id,
+        "provider": row.provider,
+        "reference": row.reference,
+        "channel": row.channel,
+        "provider_status": row.provider_status,
+        "status": row.mapped_status,
+        "raw": row.raw,
+        "state": ReportState.APPLIED,
+        "now": now,
+        "pending": sorted(pending_statuses(row.channel)),
+        "email_pending": sorted(EMAIL_PENDING_STATUSES),
+        "sms_pending": sorted(SMS_PENDING_STATUSES),
+        "processed": OrderStatus.PROCESSED,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH moved AS (
+                UPDATE {table} AS n
+                   SET status = %(status)s, status_changed_at = %(now)s, claimed_at = NULL
+                  FROM {orders} AS o
+                 WHERE {match} AND o.id = n.order_id
+                   AND n.status = ANY(%(pending)s) AND n.expires_at > %(now)s
+                   AND COALESCE(o.status_callback_url, '') = ''
+                RETURNING n.id, n.order_id, o.status AS order_status
+            ), stored AS (
+                INSERT INTO {reports} (channel, provider, reference, notification_id, provider_status,
+                                       mapped_status, intermediate, raw, state, reason, received_at,
+                                       processed_at, attempts, next_attempt_at)
+                SELECT %(channel)s, %(provider)s, %(reference)s, moved.id, %(provider_status)s, %(status)s,
+                       false, %(raw)s, %(state)s, '', %(now)s, %(now)s, 1, NULL
+                  FROM moved
+                RETURNING id
+            )
+            SELECT moved.id, moved.order_id, stored.id,
+                   moved.order_status = %(processed)s
+                   AND NOT EXISTS (SELECT 1 FROM {EmailNotification._meta.db_table} AS e
+                                    WHERE e.order_id = moved.order_id AND e.status = ANY(%(email_pending)s)
+                                      AND e.id <> moved.id)
+                   AND NOT EXISTS (SELECT 1 FROM {SmsNotification._meta.db_table} AS s
+                                    WHERE s.order_id = moved.order_id AND s.status = ANY(%(sms_pending)s)
+                                      AND s.id <> moved.id)
+              FROM moved, stored
+            """,
+            params,
+        )
+        found = cursor.fetchone()
+    if found is None:
+        return False
+    notification_id, order_id, report_id, may_be_done = found
+    row.pk, row.notification_id, row.attempts = report_id, notification_id, 1
+    report_settle(row, ReportState.APPLIED, "", now)
+    if may_be_done and row.mapped_status not in pending_statuses(row.channel):
+        transaction.on_commit(partial(orders_check_completion, [order_id]))
+    return True
 
 
 def delivery_report_handle(report: IncomingReport) -> None:

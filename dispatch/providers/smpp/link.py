@@ -6,6 +6,7 @@ import contextlib
 import logging
 import select
 import ssl
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,6 +67,8 @@ class SmppLink:
         self.on_receipt = on_receipt
         self.client: smpplib.client.Client | None = None
         self.last_io = 0.0
+        # Bytes read past the last whole PDU: one recv() takes every answer the SMSC has sent so far.
+        self._buffer = bytearray()
 
     def connect(self) -> None:
         """Connect and bind; raise ProviderError(attempted=False) when either fails."""
@@ -91,11 +94,13 @@ class SmppLink:
                 client.disconnect()
             raise ProviderError(f"SMPP {self.mode} bind failed: {exc}", attempted=False) from exc
         self.client = client
+        self._buffer.clear()
         self.last_io = time.monotonic()
         logger.info("SMPP bound as %s to %s:%s", self.mode, self.config.host, self.config.port)
 
     def close(self, *, unbind: bool = False) -> None:
         client, self.client = self.client, None
+        self._buffer.clear()
         if client is None:
             return
         with contextlib.suppress(Exception):
@@ -115,6 +120,40 @@ class SmppLink:
         self.client.send_pdu(pdu)
         self.last_io = time.monotonic()
 
+    def write(self, data: bytes) -> None:
+        """Write generated PDUs with one ``sendall`` (a window's worth: one system call, not one each)."""
+        assert self.client is not None
+        if not data:
+            return
+        try:
+            self.client._socket.sendall(data)
+        except OSError as exc:
+            raise smpplib.exceptions.ConnectionError(str(exc)) from exc
+        self.last_io = time.monotonic()
+
+    def _next_raw(self) -> bytes:
+        """The next whole PDU from the buffer, reading the socket only when none is buffered."""
+        assert self.client is not None
+        buffer = self._buffer
+        while True:
+            if len(buffer) >= 4:
+                (length,) = struct.unpack_from(">L", buffer)
+                if length < 16:
+                    raise smpplib.exceptions.PDUError("Broken PDU")
+                if len(buffer) >= length:
+                    raw = bytes(buffer[:length])
+                    del buffer[:length]
+                    return raw
+            chunk = self.client._socket.recv(65536)  # socket.timeout (an OSError) when the SMSC is silent
+            if not chunk:
+                raise smpplib.exceptions.ConnectionError("the SMSC closed the connection")
+            buffer += chunk
+
+    @property
+    def buffered(self) -> bool:
+        """Whether bytes already read wait in the buffer (select() on the socket cannot see them)."""
+        return bool(self._buffer)
+
     def make(self, command: str, **kwargs: Any) -> Any:
         assert self.client is not None
         return smpplib.smpp.make_pdu(command, client=self.client, **kwargs)
@@ -122,7 +161,9 @@ class SmppLink:
     def read(self) -> Any:
         """Read one PDU; answer enquire_link, unbind and deliver_sm here; return everything else."""
         assert self.client is not None
-        pdu = self.client.read_pdu()
+        pdu = smpplib.smpp.parse_pdu(self._next_raw(), client=self.client, allow_unknown_opt_params=True)
+        if pdu is None:
+            raise smpplib.exceptions.PDUError("unknown SMPP command")
         self.last_io = time.monotonic()
         if pdu.command == "enquire_link":
             self._respond(pdu, "enquire_link_resp")
@@ -155,7 +196,9 @@ class SmppLink:
     def drain(self) -> None:
         """Handle whatever the SMSC sent while we were idle (receipts, enquire_link, EOF of a dead link)."""
         assert self.client is not None
-        while select.select([self.client._socket], [], [], 0)[0]:
+        while self.client is not None and (
+            self.buffered or select.select([self.client._socket], [], [], 0)[0]
+        ):
             self.read()
 
     def probe(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import socket
 import threading
@@ -57,6 +58,17 @@ def classify_submit_status(status: int, *, throttle_seconds: float) -> ProviderE
         return ProviderError(text, permanent=True, status="Failed_Rejected", raw=text)
     # System errors, submit failures and vendor codes we do not know: worth another try.
     return ProviderError(text, raw=text)
+
+
+@functools.lru_cache(maxsize=256)
+def _encoded(body: str) -> EncodedSms:
+    """The encoding of a text, kept for the next message: the recipients of one order mostly share it.
+
+    A long text's parts then carry one concatenation reference for every recipient, which is harmless:
+    the reference only has to tell one handset's concatenated messages apart, and identical texts need
+    no telling apart.
+    """
+    return encode_sms(body)
 
 
 @dataclass
@@ -144,42 +156,43 @@ class SmppProvider(SmsProvider):
         by_sequence: dict[int, _InFlight] = {}
         stop: ProviderError | None = None
         while queue or by_sequence:
-            # 1. Fill the window with whole messages (every part of a message goes out together).
+            # 1. Fill the window with whole messages (every part of a message goes out together), then
+            #    write them with one system call.
+            outgoing: list[bytes] = []
             while queue and stop is None and len(by_sequence) < self.window:
                 message = queue.pop()
                 try:
                     check_addresses(message)
-                    encoded = encode_sms(message.body)
+                    encoded = _encoded(message.body)
+                    generated = self._generate(message, encoded)
                 except ProviderError as exc:
                     yield Outcome(message, error=exc)
                     continue
                 except ValueError as exc:
-                    yield Outcome(
-                        message, error=ProviderError(str(exc), permanent=True, status="Failed_Rejected")
-                    )
-                    continue
-                flight = _InFlight(message=message, parts=len(encoded.parts))
-                try:
-                    for sequence in self._submit(message, encoded):
-                        by_sequence[sequence] = flight
-                except ValueError as exc:
-                    # smpplib could not write a field of this message: its fault alone. The PDU is built
-                    # before a byte of it is written, so the bind is clean; parts already out of it get
-                    # answers that match nothing here and are ignored.
-                    for sequence in [key for key, value in by_sequence.items() if value is flight]:
-                        del by_sequence[sequence]
+                    # The text is too long, or smpplib could not write a field of this message: its fault
+                    # alone. A PDU is generated before any of it is written, so the bind stays clean.
                     text = f"SMPP cannot write the message: {exc.__class__.__name__}: {exc}"
                     yield Outcome(
                         message, error=ProviderError(text, permanent=True, status="Failed_Rejected", raw=text)
                     )
                     continue
+                flight = _InFlight(message=message, parts=len(encoded.parts))
+                for sequence, data in generated:
+                    by_sequence[sequence] = flight
+                    outgoing.append(data)
+            if outgoing:
+                try:
+                    self.link.write(b"".join(outgoing))
                 except (smpplib.exceptions.ConnectionError, OSError) as exc:
+                    # Part of the window may have left: every message in it may or may not have been
+                    # taken, so each is a transient failure (retried with backoff), the rest not attempted.
                     self.link.close()
                     stop = ProviderError(f"SMPP connection lost: {exc}", attempted=False)
-                    yield Outcome(
-                        message, error=ProviderError(f"SMPP connection lost while submitting: {exc}")
-                    )
-                    break
+                    for flight in _unique(by_sequence.values()):
+                        yield self._outcome(
+                            flight, ProviderError(f"SMPP connection lost while submitting: {exc}")
+                        )
+                    by_sequence.clear()
             if stop is not None and queue:
                 yield from not_attempted_outcomes(reversed(queue), stop)
                 queue.clear()
@@ -220,10 +233,12 @@ class SmppProvider(SmsProvider):
             if flight.answered == flight.parts:
                 yield self._outcome(flight, flight.error)
 
-    def _submit(self, message: SmsMessage, encoded: EncodedSms) -> Iterator[int]:
+    def _generate(self, message: SmsMessage, encoded: EncodedSms) -> list[tuple[int, bytes]]:
+        """Every submit_sm of a message as (sequence, bytes), generated before any is written."""
         source_ton, source_npi, source = address(message.sender)
         dest_ton, dest_npi, destination = address(message.to_e164)
         last = len(encoded.parts) - 1
+        generated = []
         for index, part in enumerate(encoded.parts):
             pdu = self.link.make(
                 "submit_sm",
@@ -240,8 +255,8 @@ class SmppProvider(SmsProvider):
                 # One receipt per message: for its last part, whose id becomes the reference.
                 registered_delivery=1 if index == last else 0,
             )
-            self.link.send(pdu)
-            yield int(pdu.sequence)
+            generated.append((int(pdu.sequence), pdu.generate()))
+        return generated
 
     def _outcome(self, flight: _InFlight, error: ProviderError | None) -> Outcome[SmsMessage]:
         duration = time.monotonic() - flight.clock

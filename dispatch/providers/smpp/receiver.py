@@ -73,7 +73,7 @@ class SmppReceiver:
         """Wait up to a second for a PDU; when the link has been idle too long, probe it."""
         assert self.link.client is not None
         sock = self.link.client._socket
-        if not select.select([sock], [], [], min(1.0, self.config.timeout))[0]:
+        if not self.link.buffered and not select.select([sock], [], [], min(1.0, self.config.timeout))[0]:
             idle = time.monotonic() - self.link.last_io
             if idle >= self.config.enquire_link_seconds and not self.link.probe():
                 raise smpplib.exceptions.ConnectionError("enquire_link unanswered")

@@ -18,7 +18,8 @@ from dispatch.services.failover import sms_provider_choose, sms_providers
 from dispatch.services.metric_counters import counters_flush
 from dispatch.services.sending.claim import Claimed, notifications_claim
 from dispatch.services.sending.lease import _give_back, _Lease
-from dispatch.services.sending.record import RECORD_CHUNK, SendSummary, _record
+from dispatch.services.sending.record import RECORD_CHUNK, SendSummary
+from dispatch.services.sending.recorder import Recorder, recording_close
 from dispatch.shutdown import stop_requested
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ def notifications_send(*, channel: str | None = None, time_budget: float | None 
     finally:
         for run in runs:
             run.close()
+        recording_close()
     total = SendSummary()
     for run in runs:
         total.add(run.summary)
@@ -100,6 +102,7 @@ def notifications_send_channel(*, channel: str, deadline: float) -> SendSummary:
             pass
     finally:
         run.close()
+        recording_close()
     return run.summary
 
 
@@ -142,17 +145,17 @@ def _send_claimed(
     """Send and record the batch until done or the claim is lost; return the ids handed to the provider."""
     pending: list[Outcome[Any]] = []
     seen: set[uuid.UUID] = set()
+    recorder = Recorder(provider=provider, channel=channel, by_id=by_id, lease=lease, summary=summary)
     outcomes = provider.send_batch([item.message for item in by_id.values()])
     try:
         for outcome in outcomes:
             seen.add(outcome.message.notification_id)
             pending.append(outcome)
             if len(pending) >= RECORD_CHUNK:
-                with lease.busy:
-                    summary.add(_record(provider=provider, channel=channel, by_id=by_id, outcomes=pending))
+                recorder.submit(pending)
                 pending = []
             # Checked before the provider is asked for the next message (the outcomes are lazy).
-            if len(seen) < len(by_id) and lease.taken_over(seen):
+            if len(seen) < len(by_id) and (recorder.failed or lease.taken_over(seen)):
                 break
     except Exception as exc:
         # A bug or an unexpected library error: we cannot know whether the rest went out, so they are
@@ -167,7 +170,6 @@ def _send_claimed(
         close = getattr(outcomes, "close", None)
         if close is not None:
             close()  # a batch left early: let the provider's generator clean up now
-    if pending:
-        with lease.busy:
-            summary.add(_record(provider=provider, channel=channel, by_id=by_id, outcomes=pending))
+    recorder.submit(pending)
+    recorder.close()
     return seen
