@@ -94,6 +94,15 @@ class Backlog:
     sms_daytime_new: int  # New SMS with policy Daytime
     window_open: bool
     window_text: str  # "09:00-17:00 Europe/Oslo" or "anytime"
+    # While shut: when it next opens (in the window's zone) and the closed days before that, with why.
+    window_next_open: datetime | None = None
+    window_closed_days: tuple[str, ...] = ()
+
+    @property
+    def window_next_open_text(self) -> str:
+        """ "Mon 18 May 09:00" in the window's own zone (the template would show it in UTC)."""
+        opening = self.window_next_open
+        return "" if opening is None else f"{opening:%a} {opening.day} {opening:%b %H:%M}"
 
     @property
     def sms_waiting_for_window(self) -> int:
@@ -175,11 +184,19 @@ def _backlog(now: datetime) -> Backlog:
         cursor.execute(sql, params)
         email_new, email_sending, sms_new, sms_sending, sms_daytime_new = cursor.fetchone()
     window = send_window()
+    next_open: datetime | None = None
+    closed_days: tuple[str, ...] = ()
     if window is None:
         window_open, window_text = True, "anytime"
     else:
         window_open = window.contains(now)
         window_text = f"{window.start:%H:%M}-{window.end:%H:%M} {window.zone.key}"
+        if window.holiday_country:
+            window_text += f", shut on {window.holiday_country} public holidays"
+        if window.closed_on_weekends:
+            window_text += " and weekends"
+        if not window_open:
+            next_open, closed_days = window.next_opening(now)
     return Backlog(
         email_new=email_new,
         email_sending=email_sending,
@@ -188,6 +205,8 @@ def _backlog(now: datetime) -> Backlog:
         sms_daytime_new=sms_daytime_new,
         window_open=window_open,
         window_text=window_text,
+        window_next_open=next_open,
+        window_closed_days=closed_days,
     )
 
 

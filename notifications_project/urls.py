@@ -32,6 +32,8 @@ urlpatterns = [
     path(f"{API_PREFIX}webhooks/", include("dispatch.urls")),
     # The future API's instant orders: the pipeline sends them while the client waits.
     path(f"{API_PREFIX}future/", include("dispatch.api.urls")),
+    # Dry runs of every order-creating request: resolved and rendered by the pipeline, nothing stored.
+    path(f"{API_PREFIX}dry-run/", include("dispatch.api.dryrun_urls")),
     path(API_PREFIX, include("orders.urls")),
 ]
 

@@ -46,12 +46,15 @@ from orders.registry.base import (
 from orders.registry.urns import username_urns
 from orders.services import (
     RecipientData,
+    RecipientLookup,
     order_enqueue_if_due,
     order_insert,
     order_sms_part_count,
     recipient_lookup_summarise,
 )
+from orders.warnings import TemplatePaths, order_warnings
 from templates.records import EmailTemplateData, SmsTemplateData
+from templates.warnings import ContentWarning, warnings_json
 
 logger = logging.getLogger(__name__)
 
@@ -185,11 +188,39 @@ def shipment_receipt(order: Order) -> dict[str, Any]:
     return body
 
 
-def chain_receipt_body(chain_id: UUID, main: Order, reminders: Sequence[Order] = ()) -> dict[str, Any]:
+def chain_receipt_body(
+    chain_id: UUID,
+    main: Order,
+    reminders: Sequence[Order] = (),
+    warnings: Sequence[ContentWarning] = (),
+) -> dict[str, Any]:
     notification = shipment_receipt(main)
     if reminders:
         notification["reminders"] = [shipment_receipt(order) for order in reminders]
-    return {"notificationOrderId": str(chain_id), "notification": notification}
+    body: dict[str, Any] = {"notificationOrderId": str(chain_id), "notification": notification}
+    if warnings:  # left out when there are none, so such a receipt reads as it always did
+        body["warnings"] = warnings_json(warnings)
+    return body
+
+
+def shipment_template_paths(shipment: ShipmentRequest) -> TemplatePaths:
+    """Where a shipment's texts are in the request: beside its recipient's identifier."""
+    recipient = shipment.identifier_path.rsplit(".", 1)[0]  # "reminders[0].recipient.recipientSms"
+    return TemplatePaths(
+        sms_body=f"{recipient}.smsSettings.body",
+        email_subject=f"{recipient}.emailSettings.subject",
+        email_body=f"{recipient}.emailSettings.body",
+    )
+
+
+def shipment_warnings(shipment: ShipmentRequest, lookup: RecipientLookup | None) -> list[ContentWarning]:
+    return order_warnings(
+        recipients=[shipment.recipient],
+        lookup=lookup,
+        sms_template=shipment.sms_template,
+        email_template=shipment.email_template,
+        paths=shipment_template_paths(shipment),
+    )
 
 
 def order_chain_insert(
@@ -225,20 +256,15 @@ def _replay(creator: str, idempotency_id: str, chain_type: str) -> ChainReceipt 
     return ChainReceipt(chain_id=chain.id, body=chain.receipt, created=False)
 
 
-def chain_create(
-    *, creator: str, request: ChainRequest, registry: ContactRegistry | None = None
-) -> ChainReceipt:
-    """Register an order chain, or return the receipt of the one registered with this idempotencyId.
+def chain_lookups(request: ChainRequest, registry: ContactRegistry) -> list[RecipientLookup | None]:
+    """The registry lookup of every shipment (main first), in one registry call per kind.
 
-    Raises MissingContactInformation (nothing stored) and TemporaryFailure (registry down).
+    Raises MissingContactInformation when a recipient has no contact information for its channel, and
+    TemporaryFailure when the registry cannot answer.
     """
-    replay = _replay(creator, request.idempotency_id, OrderChain.Type.NOTIFICATION)
-    if replay is not None:
-        return replay
-
     shipments = [request.main, *request.reminders]
     try:
-        prefetched = _prefetch(shipments, registry or get_registry())
+        prefetched = _prefetch(shipments, registry)
         lookups = [
             recipient_lookup_summarise(
                 channel=s.notification_channel, recipients=[s.recipient], registry=prefetched
@@ -257,9 +283,40 @@ def chain_create(
     }
     if missing:
         raise MissingContactInformation(missing)
+    return lookups
+
+
+def chain_send_times(request: ChainRequest, now: datetime) -> list[datetime]:
+    """When each shipment (main first) is due."""
+    main_time = request.main.requested_send_time or now
+    times = [main_time]
+    for reminder in request.reminders:
+        if reminder.delay_days is not None:
+            # Counted from the main notification's send time, as the reference does (not from now).
+            times.append(main_time + timedelta(days=reminder.delay_days))
+        else:
+            assert reminder.requested_send_time is not None
+            times.append(reminder.requested_send_time)
+    return times
+
+
+def chain_create(
+    *, creator: str, request: ChainRequest, registry: ContactRegistry | None = None
+) -> ChainReceipt:
+    """Register an order chain, or return the receipt of the one registered with this idempotencyId.
+
+    Raises MissingContactInformation (nothing stored) and TemporaryFailure (registry down).
+    """
+    replay = _replay(creator, request.idempotency_id, OrderChain.Type.NOTIFICATION)
+    if replay is not None:
+        return replay
+
+    shipments = [request.main, *request.reminders]
+    lookups = chain_lookups(request, registry or get_registry())
+    warnings = [w for s, lookup in zip(shipments, lookups, strict=True) for w in shipment_warnings(s, lookup)]
 
     now = timezone.now()
-    main_time = request.main.requested_send_time or now
+    send_times = chain_send_times(request, now)
     try:
         with transaction.atomic():
             chain = order_chain_insert(
@@ -272,15 +329,9 @@ def chain_create(
                 transmission_id=request.transmission_id,
             )
             orders: list[Order] = []
-            for index, (shipment, lookup) in enumerate(zip(shipments, lookups, strict=True)):
-                if index == 0:
-                    send_time = main_time
-                elif shipment.delay_days is not None:
-                    # Counted from the main notification's send time, as the reference does (not from now).
-                    send_time = main_time + timedelta(days=shipment.delay_days)
-                else:
-                    assert shipment.requested_send_time is not None
-                    send_time = shipment.requested_send_time
+            for index, (shipment, lookup, send_time) in enumerate(
+                zip(shipments, lookups, send_times, strict=True)
+            ):
                 order = order_insert(
                     creator=creator,
                     notification_channel=shipment.notification_channel,
@@ -301,7 +352,7 @@ def chain_create(
                 )
                 order_enqueue_if_due(order, now=now)
                 orders.append(order)
-            chain.receipt = chain_receipt_body(chain.id, orders[0], orders[1:])
+            chain.receipt = chain_receipt_body(chain.id, orders[0], orders[1:], warnings)
             chain.save(update_fields=["receipt"])
     except IntegrityError:
         # A concurrent request with the same idempotencyId committed first; it is the one that counts.

@@ -43,9 +43,11 @@ from orders.models import (
     SmsStatus,
 )
 from orders.services import RecipientData, order_insert
+from orders.warnings import TemplatePaths, order_warnings
 from templates.models import EmailTemplate, SmsTemplate
 from templates.records import EmailTemplateData, SmsTemplateData
 from templates.sms import sms_part_count
+from templates.warnings import ContentWarning
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +76,7 @@ class InstantOrder:
     order: Order
     notification_id: UUID
     creator: str
+    warnings: tuple[ContentWarning, ...] = ()
 
     @property
     def channel(self) -> str:
@@ -191,6 +194,30 @@ def _discard(chain_id: UUID) -> None:
         SmsTemplate.objects.filter(id__in=[sms for _, _, sms in orders if sms is not None]).delete()
 
 
+def instant_warnings(message: InstantSms | InstantEmail) -> list[ContentWarning]:
+    """The receipt's content warnings: the recipient is an address, so keywords stay as written."""
+    if isinstance(message, InstantSms):
+        recipient = RecipientData(mobile_number=message.phone_number)
+        paths = TemplatePaths(sms_body="recipientSms.smsSettings.body")
+        return order_warnings(
+            recipients=[recipient],
+            lookup=None,
+            sms_template=message.template,
+            email_template=None,
+            paths=paths,
+        )
+    paths = TemplatePaths(
+        email_subject="recipientEmail.emailSettings.subject", email_body="recipientEmail.emailSettings.body"
+    )
+    return order_warnings(
+        recipients=[RecipientData(email_address=message.email_address)],
+        lookup=None,
+        sms_template=None,
+        email_template=message.template,
+        paths=paths,
+    )
+
+
 def instant_order_register(
     *,
     creator: str,
@@ -218,7 +245,11 @@ def instant_order_register(
                     raw=raw or {},
                 )
             return InstantOrder(
-                chain_id=chain.id, order=order, notification_id=notification_id, creator=creator
+                chain_id=chain.id,
+                order=order,
+                notification_id=notification_id,
+                creator=creator,
+                warnings=tuple(instant_warnings(message)),
             )
         except IntegrityError:
             continue  # a concurrent request with this idempotencyId stored its chain first
@@ -227,7 +258,7 @@ def instant_order_register(
 
 def instant_order_accept(pending: InstantOrder) -> ChainReceipt:
     """The provider took the message: store the receipt (a repeat is answered with it) and return it."""
-    body = chain_receipt_body(pending.chain_id, pending.order)
+    body = chain_receipt_body(pending.chain_id, pending.order, warnings=pending.warnings)
     OrderChain.objects.filter(id=pending.chain_id, receipt__isnull=True).update(receipt=body)
     logger.info(
         "instant %s sent",

@@ -29,8 +29,10 @@ from orders.registry import get_registry
 from orders.registry.base import ContactRegistry, RegistryUnavailable
 from orders.registry.urns import external_identity_addresses, username_urns
 from orders.selectors import order_get_with_status
+from orders.warnings import TemplatePaths, order_warnings
 from templates.records import EmailTemplateData, SmsTemplateData, email_template_create, sms_template_create
 from templates.sms import sms_part_count
+from templates.warnings import ContentWarning, warnings_json
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +72,8 @@ class RecipientLookup:
     missing_contact: list[str]
     # Reservation per NIN found in the registry (stored on the recipient rows).
     reservations: dict[str, bool]
+    # NINs and organization numbers found without a name ($recipientName$ becomes empty for them).
+    unnamed: frozenset[str] = frozenset()
 
     def as_receipt(self) -> dict[str, Any]:
         return {"status": self.status, "isReserved": self.is_reserved, "missingContact": self.missing_contact}
@@ -79,6 +83,7 @@ class RecipientLookup:
 class OrderReceipt:
     order: Order
     recipient_lookup: RecipientLookup | None
+    warnings: Sequence[ContentWarning] = ()
 
     @property
     def sms_part_count(self) -> int | None:
@@ -166,22 +171,35 @@ def recipient_lookup_summarise(
         is_reserved=list(is_reserved),
         missing_contact=list(missing),
         reservations={nin: person.reserved for nin, person in persons.items()},
+        unnamed=frozenset(
+            [nin for nin, person in persons.items() if not person.name]
+            + [orgno for orgno, organization in organizations.items() if not organization.name]
+        ),
     )
 
 
 def receipt_body(
-    *, order_id: UUID, lookup: RecipientLookup | None, sms_parts: int | None = None
+    *,
+    order_id: UUID,
+    lookup: RecipientLookup | None,
+    sms_parts: int | None = None,
+    warnings: Sequence[ContentWarning] = (),
 ) -> dict[str, Any]:
-    """The 202 receipt, as the API returns it and as an idempotent replay returns it again."""
+    """The 202 receipt, as the API returns it and as an idempotent replay returns it again.
+
+    ``warnings`` is left out when there are none, so a receipt without any reads as it always did.
+    """
     body: dict[str, Any] = {"orderId": str(order_id)}
     if lookup is not None:
         body["recipientLookup"] = lookup.as_receipt()
     if sms_parts is not None:
         body["smsPartCount"] = sms_parts
+    if warnings:
+        body["warnings"] = warnings_json(warnings)
     return body
 
 
-def _sending_time_policy(channel: str) -> str:
+def default_sending_time_policy(channel: str) -> str:
     # SMS goes out inside the daytime window, as v1 SMS orders do in the reference; email any time.
     if channel == NotificationChannel.EMAIL:
         return SendingTimePolicy.ANYTIME
@@ -243,7 +261,7 @@ def order_insert(
         senders_reference=senders_reference,
         requested_send_time=requested_send_time,
         notification_channel=notification_channel,
-        sending_time_policy=sending_time_policy or _sending_time_policy(notification_channel),
+        sending_time_policy=sending_time_policy or default_sending_time_policy(notification_channel),
         ignore_reservation=ignore_reservation,
         resource_id=resource_id,
         resource_action=resource_action,
@@ -323,6 +341,7 @@ def order_create(
     sms_template: SmsTemplateData | None = None,
     registry: ContactRegistry | None = None,
     idempotency: IdempotencyClaim | None = None,
+    template_paths: TemplatePaths | None = None,
 ) -> OrderReceipt:
     """Register an order (status Registered) with its templates and recipients; enqueue it if due.
 
@@ -332,6 +351,7 @@ def order_create(
     2. In one transaction: the templates, the order, the recipients in bulk (position = request index).
     3. After commit, when the send time has come, hand the order to the pipeline by task name.
     With ``idempotency``, the client's key is marked done with the receipt in the same transaction.
+    The receipt's content warnings name the fields at ``template_paths`` (the request's shape).
     """
     now = timezone.now()
     try:
@@ -341,6 +361,13 @@ def order_create(
     except RegistryUnavailable:
         logger.warning("contact registry unavailable at registration; the receipt has no recipientLookup")
         lookup = None
+    warnings = order_warnings(
+        recipients=recipients,
+        lookup=lookup,
+        sms_template=sms_template,
+        email_template=email_template,
+        paths=template_paths or TemplatePaths(),
+    )
 
     with transaction.atomic():
         order = order_insert(
@@ -359,13 +386,15 @@ def order_create(
             email_template=email_template,
             sms_template=sms_template,
         )
-        receipt = OrderReceipt(order=order, recipient_lookup=lookup)
+        receipt = OrderReceipt(order=order, recipient_lookup=lookup, warnings=warnings)
         if idempotency is not None:
             idempotency_complete(
                 claim=idempotency,
                 order=order,
                 status=202,
-                body=receipt_body(order_id=order.id, lookup=lookup, sms_parts=receipt.sms_part_count),
+                body=receipt_body(
+                    order_id=order.id, lookup=lookup, sms_parts=receipt.sms_part_count, warnings=warnings
+                ),
             )
         order_enqueue_if_due(order, now=now)
     logger.info(

@@ -41,8 +41,6 @@ logger = logging.getLogger(__name__)
 
 EMAIL_TIME_TO_LIVE = timedelta(hours=48)
 SMS_TIME_TO_LIVE = timedelta(hours=48)
-# A Daytime SMS asked for after the window has closed gets the next two windows.
-SMS_LATE_DAYTIME_TIME_TO_LIVE = timedelta(hours=72)
 
 
 def email_expires_at(requested_send_time: datetime) -> datetime:
@@ -51,20 +49,18 @@ def email_expires_at(requested_send_time: datetime) -> datetime:
 
 
 def sms_expires_at(requested_send_time: datetime, policy: str) -> datetime:
-    """When an SMS of an order with this send time and sending-time policy expires."""
+    """When an SMS of an order with this send time and sending-time policy expires.
+
+    A Daytime SMS asked for outside the window gets its 48 hours from the window's next opening: before
+    the start that day's, after the end the next working day's, past holidays and (when configured)
+    weekends, so a message registered on Maundy Thursday evening does not expire over Easter.
+    """
     window = send_window()
     if policy != SendingTimePolicy.DAYTIME or window is None:
         return requested_send_time + SMS_TIME_TO_LIVE
-    local = requested_send_time.astimezone(window.zone)
-    day_start = datetime.combine(local.date(), window.start, tzinfo=window.zone)
-    if window.contains(requested_send_time):
-        expires = local + SMS_TIME_TO_LIVE
-    elif local.time() < window.start:
-        expires = day_start + SMS_TIME_TO_LIVE
-    else:
-        expires = day_start + SMS_LATE_DAYTIME_TIME_TO_LIVE
+    opening, _ = window.next_opening(requested_send_time)
     # Aware arithmetic with a ZoneInfo is wall-clock arithmetic; converting afterwards fixes the offset.
-    return expires.astimezone(UTC)
+    return (opening.astimezone(window.zone) + SMS_TIME_TO_LIVE).astimezone(UTC)
 
 
 def _expire_batch(

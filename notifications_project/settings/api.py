@@ -43,6 +43,8 @@ NOTIFICATIONS_MAX_SMS_BODY_CHARS = env_int("NOTIFICATIONS_MAX_SMS_BODY_CHARS", 1
 NOTIFICATIONS_MAX_EMAIL_BODY_CHARS = env_int("NOTIFICATIONS_MAX_EMAIL_BODY_CHARS", 256 * 1024)
 NOTIFICATIONS_MAX_EMAIL_SUBJECT_CHARS = env_int("NOTIFICATIONS_MAX_EMAIL_SUBJECT_CHARS", 998)
 NOTIFICATIONS_MAX_SENDERS_REFERENCE_CHARS = env_int("NOTIFICATIONS_MAX_SENDERS_REFERENCE_CHARS", 500)
+# A receipt warns (never refuses) when an SMS is sent as more parts than this; 0 turns the warning off.
+NOTIFICATIONS_SMS_WARN_PARTS = env_int("NOTIFICATIONS_SMS_WARN_PARTS", 3)
 # No order is due further ahead than this (a send time, or a reminder's delay added to it), so date
 # arithmetic on send times (reminders, expiry) stays far inside what a datetime can hold.
 NOTIFICATIONS_MAX_SEND_AHEAD_DAYS = env_int("NOTIFICATIONS_MAX_SEND_AHEAD_DAYS", 3650)

@@ -20,6 +20,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 # "HH:MM-HH:MM" in NOTIFICATIONS_SMS_TIME_ZONE, or "anytime" to lift the window.
 NOTIFICATIONS_SMS_SEND_WINDOW = env_str("NOTIFICATIONS_SMS_SEND_WINDOW", "09:00-17:00")
 NOTIFICATIONS_SMS_TIME_ZONE = env_str("NOTIFICATIONS_SMS_TIME_ZONE", "Europe/Oslo")
+# The window stays shut on this country's public holidays (ISO 3166 code; empty: none), and on
+# Saturdays and Sundays when CLOSED_ON_WEEKENDS is set.
+NOTIFICATIONS_SMS_HOLIDAYS_COUNTRY = env_str("NOTIFICATIONS_SMS_HOLIDAYS_COUNTRY", "NO")
+NOTIFICATIONS_SMS_CLOSED_ON_WEEKENDS = env_bool("NOTIFICATIONS_SMS_CLOSED_ON_WEEKENDS", False)
 
 # --- Order processing (see docs/pipeline.md) ---
 # A failed condition endpoint check is repeated after this delay; after MAX_CHECKS failed checks the

@@ -96,6 +96,30 @@ RECEIPTS = [
         status_codes=["202"],
         value={"orderId": ORDER_ID},
     ),
+    OpenApiExample(
+        "Content warnings",
+        summary="Accepted, with warnings about the SMS text",
+        response_only=True,
+        status_codes=["202"],
+        value={
+            "orderId": ORDER_ID,
+            "smsPartCount": 2,
+            "warnings": [
+                {
+                    "code": "SmsUnicode",
+                    "message": "1 character(s) outside GSM-7 (’) make the SMS UCS-2: 2 part(s) instead of 1 "
+                    "without them.",
+                    "field": "body",
+                },
+                {
+                    "code": "KeywordNotSubstituted",
+                    "message": "$recipientName$ stays as written for 1 recipient(s) given only by an "
+                    "address.",
+                    "field": "body",
+                },
+            ],
+        },
+    ),
 ]
 
 VALIDATION_PROBLEMS = [

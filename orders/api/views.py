@@ -45,6 +45,7 @@ from orders.idempotency import (
 )
 from orders.selectors import order_get, order_get_with_status, order_list
 from orders.services import order_cancel, order_create
+from orders.warnings import TemplatePaths
 
 MSG_INVALID_ID = "The order id must be a UUID."
 MSG_SENDERS_REFERENCE_REQUIRED = "The sendersReference query parameter is required."
@@ -55,6 +56,14 @@ def _order_id(raw: str) -> UUID:
         return UUID(raw)
     except ValueError:
         raise serializers.ValidationError({"id": [MSG_INVALID_ID]}) from None
+
+
+# Where each request shape keeps its texts, for the receipt's content warnings.
+TEMPLATE_PATHS: dict[type[OrderRequestBaseSerializer], TemplatePaths] = {
+    NotificationOrderRequestSerializer: TemplatePaths(),
+    SmsNotificationOrderRequestSerializer: TemplatePaths(sms_body="body"),
+    EmailNotificationOrderRequestSerializer: TemplatePaths(email_subject="subject", email_body="body"),
+}
 
 
 def _register(request: Request, serializer_class: type[OrderRequestBaseSerializer]) -> Response:
@@ -79,7 +88,12 @@ def _register(request: Request, serializer_class: type[OrderRequestBaseSerialize
             )
         claim = outcome
     try:
-        receipt = order_create(creator=creator, idempotency=claim, **serializer.validated_data)
+        receipt = order_create(
+            creator=creator,
+            idempotency=claim,
+            template_paths=TEMPLATE_PATHS[serializer_class],
+            **serializer.validated_data,
+        )
     except BaseException:
         if claim is not None:
             idempotency_release(claim=claim)

@@ -263,3 +263,36 @@ FEED = [
         ],
     )
 ]
+
+CANCELLED_CHAINS = [
+    OpenApiExample(
+        "Cancelled chain",
+        summary="The notification and its reminder, both cancelled",
+        response_only=True,
+        status_codes=["200"],
+        value={
+            "notificationOrderId": CHAIN_ID,
+            "type": "Notification",
+            "idempotencyId": "tax-return-2026-ola",
+            "created": "2026-05-10T08:00:00Z",
+            "notification": {
+                "shipmentId": MAIN_ID,
+                "type": "Notification",
+                "requestedSendTime": "2026-05-20T07:00:00Z",
+                "status": "Order_Cancelled",
+                "lastUpdate": "2026-05-11T09:30:00Z",
+                "smsPartCount": 1,
+                "reminders": [
+                    {
+                        "shipmentId": REMINDER_ID,
+                        "type": "Reminder",
+                        "requestedSendTime": "2026-05-27T07:00:00Z",
+                        "status": "Order_Cancelled",
+                        "lastUpdate": "2026-05-11T09:30:00Z",
+                        "smsPartCount": 1,
+                    }
+                ],
+            },
+        },
+    )
+]

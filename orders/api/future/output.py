@@ -17,6 +17,7 @@ from rest_framework import serializers
 from core.openapi import problem_code_field
 from orders.api.output import API_PATH, SMS_PART_COUNT_HELP
 from orders.api.output.notifications import SERVED_RECIPIENTS_HELP, ServedRecipientSerializer
+from orders.api.output.orders import WARNINGS_HELP, ContentWarningSerializer
 from orders.models import (
     EmailNotification,
     EmailStatus,
@@ -95,6 +96,7 @@ class OrderChainResponseSerializer(serializers.Serializer[Any]):
         help_text="The order chain's id (not a shipment id): GET /future/orders/chain/{id}."
     )
     notification = NotificationReceiptSerializer()
+    warnings = ContentWarningSerializer(many=True, required=False, help_text=WARNINGS_HELP)
 
 
 class InstantOrderResponseSerializer(serializers.Serializer[Any]):
@@ -102,6 +104,7 @@ class InstantOrderResponseSerializer(serializers.Serializer[Any]):
 
     notificationOrderId = serializers.UUIDField()
     notification = ShipmentReceiptSerializer()
+    warnings = ContentWarningSerializer(many=True, required=False, help_text=WARNINGS_HELP)
 
 
 # --- Order chain -------------------------------------------------------------------------------------

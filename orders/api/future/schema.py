@@ -110,6 +110,66 @@ future_orders_schema = extend_schema_methods(
             **COMMON,
         },
     ),
+    cancel=extend_schema(
+        operation_id="future_orders_chain_cancel",
+        summary="Cancel an order chain",
+        description="Cancels the chain's notification and every reminder not yet processed, by v1 cancel's "
+        "rule: a shipment can be cancelled while it is registered and its send time is more than five "
+        "minutes away. The notification must be cancellable (409 once it is being processed or sent; "
+        "cancel the remaining reminders one by one then); a reminder too close to its send time or "
+        "already processed keeps its status, which the answer shows. Each cancelled shipment gets an "
+        "Order_Cancelled entry in the status feed. Cancelling again answers 200.\n\n"
+        "Not offered by the service this one replaces (it has no cancel for chains).",
+        tags=["Order chains"],
+        request=None,
+        parameters=[OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
+        responses={
+            200: OpenApiResponse(
+                OrderChainSerializer,
+                "The chain with every shipment's status now.",
+                examples=examples.CANCELLED_CHAINS,
+            ),
+            **_BAD_ID,
+            (404, PROBLEM): OpenApiResponse(ProblemSerializer, "No order chain with this id for the caller."),
+            (409, PROBLEM): OpenApiResponse(
+                ProblemSerializer, "The chain's notification can no longer be cancelled."
+            ),
+            **COMMON,
+        },
+    ),
+    cancel_reminder=extend_schema(
+        operation_id="future_orders_chain_reminder_cancel",
+        summary="Cancel one reminder of an order chain",
+        description="Cancels one reminder (its shipmentId from the receipt) while it is registered and its "
+        "send time is more than five minutes away; 409 otherwise, 200 again for a cancelled one. The "
+        "status feed gets its Order_Cancelled entry.\n\nNot offered by the service this one replaces.",
+        tags=["Order chains"],
+        request=None,
+        parameters=[
+            OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The chain's id."),
+            OpenApiParameter(
+                "shipment_id",
+                OpenApiTypes.UUID,
+                OpenApiParameter.PATH,
+                description="The reminder's shipmentId.",
+            ),
+        ],
+        responses={
+            200: OpenApiResponse(
+                OrderChainSerializer,
+                "The chain with every shipment's status now.",
+                examples=examples.CANCELLED_CHAINS,
+            ),
+            (400, PROBLEM): OpenApiResponse(ValidationProblemSerializer, "An id is not a UUID."),
+            (404, PROBLEM): OpenApiResponse(
+                AltinnProblemSerializer,
+                "No order chain with this id for the caller, or (NOT-00003) no reminder with this shipmentId "
+                "in it.",
+            ),
+            (409, PROBLEM): OpenApiResponse(ProblemSerializer, "The reminder can no longer be cancelled."),
+            **COMMON,
+        },
+    ),
 )
 
 shipments_schema = extend_schema_methods(

@@ -23,6 +23,16 @@ urlpatterns: list[URLPattern] = [
         ComposedEmailViewSet.as_view({"post": "create"}),
         name="future-order-composed-email",
     ),
+    path(
+        "orders/chain/<str:id>/cancel",
+        FutureOrderViewSet.as_view({"put": "cancel"}),
+        name="future-order-chain-cancel",
+    ),
+    path(
+        "orders/chain/<str:id>/reminders/<str:shipment_id>/cancel",
+        FutureOrderViewSet.as_view({"put": "cancel_reminder"}),
+        name="future-order-chain-reminder-cancel",
+    ),
     path("shipment/feed", ShipmentViewSet.as_view({"get": "feed"}), name="future-shipment-feed"),
     path("shipment/<str:id>", ShipmentViewSet.as_view({"get": "retrieve"}), name="future-shipment-detail"),
     path(

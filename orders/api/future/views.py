@@ -18,11 +18,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.auth import creator_of
-from core.problem_codes import CHAIN_NOT_FOUND, SHIPMENT_NOT_FOUND
+from core.problem_codes import SHIPMENT_NOT_FOUND
 from orders.api.future import schema
 from orders.api.future.base import FutureViewSet, receipt_response, request_body
 from orders.api.future.output import OrderChainSerializer, StatusFeedEntrySerializer, delivery_manifest
 from orders.api.future.serializers import OrderChainRequestSerializer
+from orders.chain_cancel import ChainNotFound, chain_cancel, chain_reminder_cancel
 from orders.chains import AltinnProblem, ChainRequest, chain_create
 from orders.feed import MAX_PAGE_SIZE, status_feed_list
 from orders.selectors import order_chain_get, shipment_get
@@ -41,11 +42,6 @@ class ShipmentNotFound(AltinnProblem):
     status_code = 404
     title = SHIPMENT_NOT_FOUND.title
     code = SHIPMENT_NOT_FOUND.code
-
-
-class ChainNotFound(AltinnProblem):
-    status_code = 404
-    title = CHAIN_NOT_FOUND.title
 
 
 def _uuid(raw: str) -> UUID:
@@ -73,6 +69,21 @@ class FutureOrderViewSet(FutureViewSet):
         chain = order_chain_get(chain_id=_uuid(id), creator=creator_of(request))
         if chain is None or not chain.orders.all():
             raise ChainNotFound("No order chain with this id was found.")
+        return Response(OrderChainSerializer(chain).data)
+
+    def cancel(self, request: Request, id: str) -> Response:
+        """Cancel the chain's notification and every reminder not yet processed."""
+        chain = chain_cancel(chain_id=_uuid(id), creator=creator_of(request))
+        return Response(OrderChainSerializer(chain).data)
+
+    def cancel_reminder(self, request: Request, id: str, shipment_id: str) -> Response:
+        """Cancel one reminder of the chain."""
+        chain_id = _uuid(id)
+        try:
+            reminder_id = UUID(shipment_id)
+        except ValueError:
+            raise serializers.ValidationError({"shipmentId": [MSG_INVALID_ID]}) from None
+        chain = chain_reminder_cancel(chain_id=chain_id, shipment_id=reminder_id, creator=creator_of(request))
         return Response(OrderChainSerializer(chain).data)
 
 

@@ -19,6 +19,7 @@ from orders.api.serializers import (
 )
 from orders.models import Order, OrderStatus
 from orders.services import LookupStatus, OrderReceipt, receipt_body
+from templates.warnings import WARNING_CODES
 
 API_PATH = "/notifications/api/v1"
 
@@ -42,6 +43,22 @@ def timestamp(value: datetime) -> str:
 
 
 # --- Receipt ---------------------------------------------------------------------------------------
+
+
+class ContentWarningSerializer(serializers.Serializer[Any]):
+    """Something about the order's texts the sender may want to change; never a reason to refuse it."""
+
+    code = serializers.ChoiceField(
+        list(WARNING_CODES),
+        help_text="SmsUnicode: characters outside GSM-7 make the SMS UCS-2 (more parts); SmsManyParts: "
+        "more parts than the service's warning limit; SmsLink: a link in an SMS; KeywordNotSubstituted: "
+        "a keyword some recipients will not get filled in.",
+    )
+    message = serializers.CharField()
+    field = serializers.CharField(required=False, help_text="The JSON path of the text in the request.")
+
+
+WARNINGS_HELP = "Content warnings about the order's texts (the order is accepted); absent when none."
 
 
 class RecipientLookupResultSerializer(serializers.Serializer[Any]):
@@ -71,10 +88,14 @@ class NotificationOrderRequestResponseSerializer(serializers.Serializer[OrderRec
         required=False,
         help_text=SMS_PART_COUNT_HELP,
     )
+    warnings = ContentWarningSerializer(many=True, required=False, help_text=WARNINGS_HELP)
 
     def to_representation(self, instance: OrderReceipt) -> dict[str, Any]:
         return receipt_body(
-            order_id=instance.order.id, lookup=instance.recipient_lookup, sms_parts=instance.sms_part_count
+            order_id=instance.order.id,
+            lookup=instance.recipient_lookup,
+            sms_parts=instance.sms_part_count,
+            warnings=instance.warnings,
         )
 
 
