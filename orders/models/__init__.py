@@ -8,6 +8,7 @@ The contact registry's models and the audit log are imported here so Django regi
 from __future__ import annotations
 
 from orders.audit import AuditEntry
+from orders.authorization.models import ResourceRight
 from orders.models.feed import StatusFeedEntry
 from orders.models.idempotency import IdempotencyKey
 from orders.models.notifications import EmailNotification, NotificationBase, SmsNotification
@@ -38,6 +39,7 @@ __all__ = [
     "SMS_PENDING_STATUSES",
     "SMS_SUCCESS_STATUSES",
     "AuditEntry",
+    "ResourceRight",
     "EmailNotification",
     "EmailStatus",
     "IdempotencyKey",
