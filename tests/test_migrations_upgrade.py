@@ -71,7 +71,12 @@ ADDED_COLUMNS: dict[str, dict[str, Any]] = {
     # still finds a Sending row by claimed_at).
     "orders_emailnotification": {"claim_id": None, "lease_until": None},
     "orders_smsnotification": {"claim_id": None, "lease_until": None},
+    # orders/0003: the person a contact point belongs to; none for the organizations' own addresses.
+    "orders_organizationcontact": {"national_identity_number": None, "user_id": None},
 }
+
+# Models that migrations after PREVIOUS create: no rows to keep (their tables are new), so not in ROWS.
+LATER_MODELS = {"orders.resourceright"}
 
 # Columns whose values must be E.164 mobile numbers (check constraints), besides any "mobile_number".
 E164_COLUMNS = {("orders.organizationcontact", "address")}
@@ -173,7 +178,9 @@ def _head() -> list[tuple[str, str]]:
 def test_every_model_is_populated_by_the_upgrade_test() -> None:
     ours = {m._meta.label_lower for app in OUR_APPS for m in current_apps.get_app_config(app).get_models()}
     populated = {label for label in ROWS if label.split(".")[0] in OUR_APPS}
-    assert ours - populated == set(), "add these models to ROWS in tests/test_migrations_upgrade.py"
+    assert ours - populated - LATER_MODELS == set(), (
+        "add these models to ROWS in tests/test_migrations_upgrade.py"
+    )
     assert populated - ours == set(), "these models are gone: remove them from ROWS"
 
 
@@ -212,7 +219,9 @@ def test_upgrade_from_the_previous_schema_keeps_every_row_and_value(migrator) ->
 
 
 def _schema(tables: list[str]) -> dict[str, Any]:
+    """Columns and constraints of the tables that exist (a later model's table is gone at PREVIOUS)."""
     with connection.cursor() as cursor:
+        existing = set(connection.introspection.table_names(cursor))
         return {
             table: (
                 [
@@ -222,6 +231,7 @@ def _schema(tables: list[str]) -> dict[str, Any]:
                 connection.introspection.get_constraints(cursor, table),
             )
             for table in tables
+            if table in existing
         }
 
 
