@@ -17,7 +17,9 @@ SmsPreferred    SMSes if it has any, else emails            one failed SMS
 
 Unlike the reference, a preferred channel is one channel: a recipient given with both an email address and
 a mobile number gets only the preferred one (the reference sent both), and ``EmailAndSms`` accepts
-recipients given by address (the reference failed the whole order).
+recipients given by address (the reference failed the whole order). An organization's permitted contact
+persons (orders with a ``resourceId``, see ``orders.authorization``) are planned as the reference plans
+them: a preferred channel is decided for each person on their own, besides the organization's own list.
 """
 
 from __future__ import annotations
