@@ -1,4 +1,5 @@
-"""The contact registry interface: look up persons by NIN and organizations by organization number.
+"""The contact registry interface: look up persons by NIN, organizations by organization number and
+self-identified users by their external identity (``orders.registry.urns``).
 
 ``OrganizationContacts`` are an organization's own notification addresses, tied to no person: every
 order to the organization reaches them. Contact points a person registered for an organization
@@ -56,6 +57,13 @@ class OrganizationUserContacts:
     contacts: tuple[UserContact, ...]
 
 
+@dataclass(frozen=True)
+class ExternalIdentityContact:
+    external_identity: str  # the URN as it was asked for
+    mobile_number: str | None  # normalised (+47...), or None when missing or invalid
+    email_address: str | None
+
+
 class RegistryUnavailable(Exception):
     """The registry could not answer (timeout, connection error, 5xx): retry later, lose nothing."""
 
@@ -67,6 +75,13 @@ class ContactRegistry(Protocol):
 
     def organizations(self, organization_numbers: Sequence[str]) -> dict[str, OrganizationContacts]:
         """Notification addresses of the organizations found, keyed by number; unknown ones are absent."""
+        ...
+
+    def external_identities(self, urns: Sequence[str]) -> dict[str, ExternalIdentityContact]:
+        """Contacts of the self-identified users found, keyed by the URN as asked; unknown ones are absent.
+
+        Only username URNs are looked up; an ID-porten email URN carries its address itself.
+        """
         ...
 
 

@@ -13,7 +13,7 @@ from dispatch.services.generation import (
     channel_plan,
 )
 
-ROW = RecipientRow(0, None, None, "311000179", None)
+ROW = RecipientRow(0, None, None, "311000179", None, None)
 BOTH = frozenset({EMAIL, SMS})
 
 

@@ -6,7 +6,7 @@ class Migration(migrations.Migration):
     # table rewrite; existing rows stay the organizations' own addresses) and a new table.
 
     dependencies = [
-        ("orders", "0002_notification_send_claim"),
+        ("orders", "0003_external_identity_served_positions"),
     ]
 
     operations = [
