@@ -68,6 +68,17 @@ MSG_REMINDER_TOO_LATE = (
 MSG_INVALID_CONDITION_ENDPOINT = "The condition endpoint must be a valid URL."
 MSG_RESOURCE_ACTION_WITHOUT_RESOURCE = "ResourceAction cannot be specified without a ResourceId."
 MSG_RESOURCE_ACTION_BLANK = "ResourceAction cannot be blank or whitespace."
+# Ours on v1 (the reference checks the form only on the future API): a resource id in any other form
+# could never match a right, so its organizations' person-tied contact points would all be dropped.
+MSG_RESOURCE_ID_SYNTAX = "ResourceId must have a valid syntax."
+RESOURCE_ID_PREFIX = "urn:altinn:resource:"
+
+
+def is_valid_resource_id(value: str) -> bool:
+    """``urn:altinn:resource:<id>`` with something after the prefix (``^urn:altinn:resource:.+$``)."""
+    return value.startswith(RESOURCE_ID_PREFIX) and bool(value[len(RESOURCE_ID_PREFIX) :].strip())
+
+
 MSG_CHANNEL_REQUIRED = "A notification channel must be defined."
 MSG_EMAIL_TEMPLATE_REQUIRED = "An email template is required for the selected notification channel."
 MSG_SMS_TEMPLATE_REQUIRED = "An SMS template is required for the selected the notification channel."  # sic

@@ -77,12 +77,15 @@ ADDED_COLUMNS: dict[str, dict[str, Any]] = {
     "orders_recipient": {"external_identity": None},
     # orders/0004: a chain registered before it had no dialogportenAssociation kept.
     "orders_orderchain": {"dialog_id": None, "transmission_id": None},
+    # orders/0008: the person a contact point belongs to; none for the organizations' own addresses.
+    "orders_organizationcontact": {"national_identity_number": None, "user_id": None},
 }
 
 # Models that migrations after PREVIOUS create (their tables start empty).
 ADDED_MODELS = {
     "orders.selfidentifieduser",  # orders/0003_external_identity_served_positions
     "orders.emailattachment",  # orders/0007_composed_email
+    "orders.resourceright",  # orders/0008_resource_authorization
 }
 
 # Columns whose values must be E.164 mobile numbers (check constraints), besides any "mobile_number".

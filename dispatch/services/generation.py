@@ -22,7 +22,9 @@ Failures (reserved, not identified) are never merged: each such recipient keeps 
 
 Unlike the reference, a preferred channel is one channel: a recipient given with both an email address and
 a mobile number gets only the preferred one (the reference sent both), and ``EmailAndSms`` accepts
-recipients given by address (the reference failed the whole order).
+recipients given by address (the reference failed the whole order). An organization's permitted contact
+persons (orders with a ``resourceId``, see ``orders.authorization``) are planned as the reference plans
+them: a preferred channel is decided for each person on their own, besides the organization's own list.
 """
 
 from __future__ import annotations
@@ -77,6 +79,8 @@ class ResolvedRecipient(NamedTuple):
     reserved: bool
     name: str | None
     keywords: KeywordValues | None
+    # An organization's permitted contact persons (email, mobile), for an order with a resourceId.
+    persons: tuple[tuple[str | None, str | None], ...] = ()
 
 
 def recipient_resolve(
@@ -120,6 +124,7 @@ def recipient_resolve(
             KeywordValues.for_organization(
                 organization_number=row.organization_number, name=organization.name
             ),
+            tuple((p.email_address, p.mobile_number) for p in organization.person_contacts),
         )
     return ResolvedRecipient(
         row,
@@ -164,6 +169,8 @@ def channel_plan(
     recipient: ResolvedRecipient, channel: str, *, available: frozenset[str]
 ) -> list[ChannelPlan]:
     """The notifications a recipient gets for an order channel (only channels with a template count)."""
+    if recipient.persons:
+        return _plan_with_persons(recipient, channel, available=available)
     kinds = _CHANNEL_KINDS.get(channel)
     if kinds is not None:
         return [_one_plan(recipient, kind) for kind in kinds if kind in available]
@@ -181,6 +188,51 @@ def channel_plan(
         return [_one_plan(recipient, candidates[0])]
     NotificationChannel(channel)  # an unknown channel is an error (ValueError), as it always was
     return []
+
+
+def _plan_with_persons(
+    recipient: ResolvedRecipient, channel: str, *, available: frozenset[str]
+) -> list[ChannelPlan]:
+    """An organization with permitted contact persons: its own addresses, then each person's.
+
+    Fixed channels send to every address of the kind. A preferred channel is decided for the
+    organization's own addresses as a list (as for any recipient) and for each person on their own: a
+    person with only a mobile number gets an SMS even when the organization has email addresses, as the
+    service we replace does. An address given twice is sent to once.
+    """
+    own = {EMAIL: recipient.emails, SMS: recipient.mobiles}
+    chosen: dict[str, list[str]] = {EMAIL: [], SMS: []}
+    kinds = _CHANNEL_KINDS.get(channel)
+    if kinds is not None:
+        kinds = tuple(kind for kind in kinds if kind in available)
+        for kind in kinds:
+            chosen[kind].extend(own[kind])
+            chosen[kind].extend(a for e, m in recipient.persons if (a := e if kind == EMAIL else m))
+        return [
+            ChannelPlan(kind, addresses=tuple(dict.fromkeys(chosen[kind])))
+            if chosen[kind]
+            else ChannelPlan(kind, failure="not_identified")
+            for kind in kinds
+        ]
+    NotificationChannel(channel)  # an unknown channel is an error (ValueError)
+    order = [EMAIL, SMS] if channel == NotificationChannel.EMAIL_PREFERRED else [SMS, EMAIL]
+    candidates = [kind for kind in order if kind in available]
+    if not candidates:
+        return []
+    for kind in candidates:
+        if own[kind]:
+            chosen[kind].extend(own[kind])
+            break
+    for email, mobile in recipient.persons:
+        addresses = {EMAIL: email, SMS: mobile}
+        for kind in candidates:
+            if address := addresses[kind]:
+                chosen[kind].append(address)
+                break
+    plans = [
+        ChannelPlan(kind, addresses=tuple(dict.fromkeys(chosen[kind]))) for kind in order if chosen[kind]
+    ]
+    return plans or [ChannelPlan(candidates[0], failure="not_identified")]
 
 
 @dataclass

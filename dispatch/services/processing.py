@@ -11,7 +11,9 @@ Per order:
    ``SendConditionNotMet``; error → check again later, or send anyway after the configured checks.
 3. **Look up and generate**, outside any transaction: recipients are read in chunks by position; each
    chunk's NINs and organization numbers are looked up in the contact registry in one call each, and
-   its notification rows are spooled in COPY format. A registry outage schedules a retry with backoff.
+   its notification rows are spooled in COPY format. For an order with a ``resourceId``, organizations'
+   person-tied contact points are added for the persons the authorization backend permits
+   (``orders.authorization``). A registry or authorization outage schedules a retry with backoff.
 4. **Commit** in one transaction: the fenced UPDATE of the order to ``Processed`` (or ``Completed`` when
    every notification failed at generation) and a COPY of all rows. The UPDATE only matches while this
    claim is still the order's latest, so a worker whose lease was taken over writes nothing, and the
@@ -58,9 +60,12 @@ from dispatch.services.generation import (
 )
 from dispatch.services.order_claims import Claim, ClaimLost, order_claim, order_claim_next, order_fenced
 from dispatch.shutdown import stop_requested
+from orders.authorization import get_authorization
+from orders.authorization.base import AuthorizationUnavailable
+from orders.authorization.recipients import organizations_with_permitted_contacts
 from orders.feed import status_feed_record
 from orders.models import NotificationChannel, Order, OrderStatus, Recipient
-from orders.registry import get_registry
+from orders.registry import get_registry, get_user_contact_registry
 from orders.registry.base import ContactRegistry, RegistryUnavailable
 
 logger = logging.getLogger(__name__)
@@ -173,6 +178,16 @@ def _generate(order: Order, claim: Claim, registry: ContactRegistry, now: dateti
             nins, orgnos, usernames = lookup_numbers(rows)
             persons = registry.persons(nins) if nins else {}
             organizations = registry.organizations(orgnos) if orgnos else {}
+            if order.resource_id and orgnos:
+                # Persons' contact points for the organizations, narrowed to those authorized.
+                organizations = organizations_with_permitted_contacts(
+                    organizations,
+                    orgnos,
+                    resource_id=order.resource_id,
+                    resource_action=order.resource_action,
+                    registry=get_user_contact_registry(),
+                    authorization=get_authorization(),
+                )
             identities = registry.external_identities(usernames) if usernames else {}
             ignore = bool(order.ignore_reservation)
             generator.add(
@@ -279,12 +294,13 @@ def _process_claimed(claim: Claim) -> None:
     now = timezone.now()
     try:
         generator = _generate(order, claim, get_registry(), now)
-    except RegistryUnavailable as exc:
+    except (RegistryUnavailable, AuthorizationUnavailable) as exc:
         retry_at = min(timezone.now() + _registry_backoff(claim.attempt), deadline)
+        service = "contact registry" if isinstance(exc, RegistryUnavailable) else "authorization service"
         _retry_later(
             claim,
             at=retry_at,
-            note=f"The contact registry is unavailable ({exc}); retrying at {retry_at.isoformat()}.",
+            note=f"The {service} is unavailable ({exc}); retrying at {retry_at.isoformat()}.",
             condition_checks_failed=failed_checks,
         )
         return

@@ -92,6 +92,17 @@ NOTIFICATIONS_REGISTRY_MAX_RESPONSE_BYTES = env_int(
 # (or read from NOTIFICATIONS_REGISTRY_TOKEN_FILE).
 NOTIFICATIONS_REGISTRY_TOKEN = env_secret("NOTIFICATIONS_REGISTRY_TOKEN")
 
+# --- Authorization of organizations' contact persons (orders with a resourceId; docs/authorization.md) ---
+NOTIFICATIONS_AUTHORIZATION_BACKEND = env_str("NOTIFICATIONS_AUTHORIZATION_BACKEND", "database")  # or "http"
+# The XACML JSON decision endpoint (Altinn: https://<platform>/authorization/api/v1/decision).
+NOTIFICATIONS_AUTHORIZATION_URL = env_str("NOTIFICATIONS_AUTHORIZATION_URL", "")
+NOTIFICATIONS_AUTHORIZATION_TIMEOUT_SECONDS = env_float("NOTIFICATIONS_AUTHORIZATION_TIMEOUT_SECONDS", 5.0)
+# Questions per decision request (the reference's AuthorizationBatchSize).
+NOTIFICATIONS_AUTHORIZATION_BATCH_SIZE = env_int("NOTIFICATIONS_AUTHORIZATION_BATCH_SIZE", 500)
+# Sent as "Ocp-Apim-Subscription-Key" when set
+# (or read from NOTIFICATIONS_AUTHORIZATION_SUBSCRIPTION_KEY_FILE).
+NOTIFICATIONS_AUTHORIZATION_SUBSCRIPTION_KEY = env_secret("NOTIFICATIONS_AUTHORIZATION_SUBSCRIPTION_KEY")
+
 # --- Metrics (see docs/operations.md, "Metrics") ---
 # GET /metrics answers a request with "Authorization: Bearer <this token>", or a staff user's session.
 NOTIFICATIONS_METRICS_TOKEN = env_secret("NOTIFICATIONS_METRICS_TOKEN")

@@ -24,6 +24,7 @@ from django.urls import URLPattern, path, reverse
 from core.admin.base import OpsModelAdmin, TabularInlineBase
 from core.masking import mask_nin, may_see_nin
 from orders.audit import AuditAction, AuditEntry, AuditOutcome, audit_record
+from orders.authorization.models import ResourceRight
 from orders.registry.models import Organization, OrganizationContact, Person, SelfIdentifiedUser
 from orders.registry.services import COLUMNS, ContactsFileError, contacts_import
 
@@ -203,7 +204,17 @@ class PersonAdmin(RegistryAdminMixin):
 class OrganizationContactInline(TabularInlineBase):
     model = OrganizationContact
     extra = 1
-    fields = ("kind", "address")
+    # A person's NIN or user id makes the address one that person registered for the organization: used
+    # only for orders with a resourceId the person is authorized for (see docs/authorization.md).
+    readonly_fields = ("masked_nin",)
+
+    @admin.display(description="Person's national identity number")
+    def masked_nin(self, contact: OrganizationContact) -> str:
+        return mask_nin(contact.national_identity_number)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        nin = "national_identity_number" if may_see_nin(request) else "masked_nin"
+        return ["kind", "address", nin, "user_id"]
 
 
 @admin.register(Organization)
@@ -241,3 +252,28 @@ class SelfIdentifiedUserAdmin(RegistryAdminMixin):
         if not term:
             return queryset, False
         return queryset.filter(username=term), False
+
+
+@admin.register(ResourceRight)
+class ResourceRightAdmin(RegistryAdminMixin):
+    """Rights of the database authorization backend: who may do what on which resource, for whom."""
+
+    change_list_template = None  # type: ignore[assignment]  # no contacts import button here
+    list_display = ("organization_number", "masked_nin", "user_id", "resource_id", "action", "updated_at")
+    list_filter = ("action",)
+    search_fields = ("organization_number", "resource_id")
+    ordering = ("-id",)
+    readonly_fields = ("masked_nin", "updated_at")
+
+    @admin.display(description="National identity number")
+    def masked_nin(self, right: ResourceRight) -> str:
+        return mask_nin(right.national_identity_number)
+
+    def get_fields(self, request: HttpRequest, obj: ResourceRight | None = None) -> tuple[str, ...]:
+        nin = "national_identity_number" if obj is None or may_see_nin(request) else "masked_nin"
+        return ("organization_number", nin, "user_id", "resource_id", "action", "updated_at")
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        return OpsModelAdmin.changelist_view(self, request, extra_context)

@@ -8,6 +8,7 @@ The contact registry's models and the audit log are imported here so Django regi
 from __future__ import annotations
 
 from orders.audit import AuditEntry
+from orders.authorization.models import ResourceRight
 from orders.models.attachments import EmailAttachment
 from orders.models.feed import StatusFeedEntry
 from orders.models.idempotency import IdempotencyKey
@@ -40,6 +41,7 @@ __all__ = [
     "SMS_SUCCESS_STATUSES",
     "AuditEntry",
     "EmailAttachment",
+    "ResourceRight",
     "EmailNotification",
     "EmailStatus",
     "IdempotencyKey",

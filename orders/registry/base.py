@@ -1,6 +1,11 @@
 """The contact registry interface: look up persons by NIN, organizations by organization number and
 self-identified users by their external identity (``orders.registry.urns``).
 
+``OrganizationContacts`` are an organization's own notification addresses, tied to no person: every
+order to the organization reaches them. Contact points a person registered for an organization
+(``UserContactRegistry``) are used only for orders with a ``resourceId``, and only those of persons the
+authorization backend permits (``orders.authorization``).
+
 Two backends implement it (`database`, the default, and `http`, a client for an external register);
 `get_registry()` returns the one chosen by ``NOTIFICATIONS_REGISTRY_BACKEND``. Both are used at
 registration (for the 202 receipt's ``recipientLookup``) and by the pipeline.
@@ -28,6 +33,28 @@ class OrganizationContacts:
     name: str | None
     email_addresses: tuple[str, ...]
     mobile_numbers: tuple[str, ...]  # normalised
+    # Contact points of persons authorized for the order's resource: added at processing, never by a lookup.
+    person_contacts: tuple[UserContact, ...] = ()
+
+
+@dataclass(frozen=True)
+class UserContact:
+    """A contact point a person registered for an organization (reached only through authorization).
+
+    The person is known by user id, national identity number or both; addresses are normalised.
+    """
+
+    user_id: int | None
+    national_identity_number: str | None
+    email_address: str | None
+    mobile_number: str | None
+
+
+@dataclass(frozen=True)
+class OrganizationUserContacts:
+    organization_number: str
+    party_id: int | None  # the organization's party id in the register, when it has one
+    contacts: tuple[UserContact, ...]
 
 
 @dataclass(frozen=True)
@@ -55,4 +82,14 @@ class ContactRegistry(Protocol):
 
         Only username URNs are looked up; an ID-porten email URN carries its address itself.
         """
+        ...
+
+
+class UserContactRegistry(Protocol):
+    def organization_user_contacts(
+        self, organization_numbers: Sequence[str], resource_id: str
+    ) -> dict[str, OrganizationUserContacts]:
+        """Contact points persons registered for these organizations (for the resource, where the
+        register keeps them per resource), keyed by organization number; organizations without any are
+        absent. ``resource_id`` is the id without its ``urn:altinn:resource:`` prefix."""
         ...

@@ -3,6 +3,10 @@ SelfIdentifiedUser tables.
 
 A lookup is one query for persons and two for organizations (the organizations, then all their addresses),
 however many identifiers are asked for; the identifiers travel as one array parameter (``= ANY``).
+Contact points tied to a person (a national identity number or user id) are not the organization's own
+addresses: ``organizations`` leaves them out and ``organization_user_contacts`` returns them, one entry per
+person with at most one email address and one mobile number each (the first registered of each kind).
+
 Mobile numbers are normalised when they are written (the import, the admin's validation; a check
 constraint holds the E.164 shape), so they are read as stored; addresses are deduplicated on the way out.
 """
@@ -11,7 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from orders.registry.base import ExternalIdentityContact, OrganizationContacts, PersonContact
+from orders.registry.base import (
+    ExternalIdentityContact,
+    OrganizationContacts,
+    OrganizationUserContacts,
+    PersonContact,
+    UserContact,
+)
 from orders.registry.models import Organization, OrganizationContact, Person, SelfIdentifiedUser
 from orders.registry.normalise import unique_email_addresses
 from orders.registry.urns import IdentityKind, external_identity_parse
@@ -54,7 +64,11 @@ class DatabaseRegistry:
         # Not prefetch_related: that would send every organization id as its own IN parameter. Ordered by
         # id, so addresses come back in the order they were registered (the import file's order).
         addresses = (
-            OrganizationContact.objects.filter(organization__organization_number__any_of=wanted)
+            OrganizationContact.objects.filter(
+                organization__organization_number__any_of=wanted,
+                national_identity_number__isnull=True,
+                user_id__isnull=True,
+            )
             .order_by("id")
             .values_list("organization_id", "kind", "address")
         )
@@ -72,6 +86,46 @@ class DatabaseRegistry:
                 mobile_numbers=tuple(dict.fromkeys(mobiles[organization_id])),
             )
         return result
+
+    def organization_user_contacts(
+        self, organization_numbers: Sequence[str], resource_id: str
+    ) -> dict[str, OrganizationUserContacts]:
+        """Contact points persons registered for these organizations, keyed by organization number.
+
+        This registry keeps them per organization, not per resource: ``resource_id`` does not narrow them
+        (the authorization backend decides who may see the resource).
+        """
+        wanted = set(organization_numbers)
+        if not wanted:
+            return {}
+        rows = (
+            OrganizationContact.objects.filter(organization__organization_number__any_of=wanted)
+            .exclude(national_identity_number__isnull=True, user_id__isnull=True)
+            .order_by("id")
+            .values_list(
+                "organization__organization_number", "national_identity_number", "user_id", "kind", "address"
+            )
+        )
+        people: dict[str, dict[tuple[int | None, str | None], dict[str, str]]] = {}
+        for number, nin, user_id, kind, address in rows:
+            addresses = people.setdefault(number, {}).setdefault((user_id, nin), {})
+            addresses.setdefault(kind, address)
+        return {
+            number: OrganizationUserContacts(
+                organization_number=number,
+                party_id=None,
+                contacts=tuple(
+                    UserContact(
+                        user_id=user_id,
+                        national_identity_number=nin,
+                        email_address=addresses.get(OrganizationContact.Kind.EMAIL),
+                        mobile_number=addresses.get(OrganizationContact.Kind.SMS),
+                    )
+                    for (user_id, nin), addresses in persons.items()
+                ),
+            )
+            for number, persons in people.items()
+        }
 
     def external_identities(self, urns: Sequence[str]) -> dict[str, ExternalIdentityContact]:
         """Contacts of the self-identified users found, keyed by the URN as asked; unknown ones are absent."""

@@ -33,10 +33,22 @@ When ``NOTIFICATIONS_REGISTRY_TOKEN`` is set it is sent as ``Authorization: Bear
     response: {"partyNames": [{"ssn": "01010112345", "name": "Ola Nordmann"},
                               {"orgNo": "987654321", "name": "Demo AS"}]}
 
+``units/contactpoint/lookup`` — contact points persons registered for organizations (for a resource),
+asked only for orders with a ``resourceId``::
+
+    request:  {"organizationNumbers": ["987654321", ...], "resourceId": "example-service"}
+    response: {"contactPointsList": [{"organizationNumber": "987654321", "partyId": 50001,
+                                      "userContactPoints": [{"userId": 20001,
+                                                             "nationalIdentityNumber": "01010112345",
+                                                             "email": "ola@demo.no",
+                                                             "mobileNumber": "99315000"}]}]}
+
 Identifiers the register does not know are simply absent from ``contactPointsList``; they are absent from
 the lookup result too. A person or organization is found when it is in ``contactPointsList``; its name
 comes from the second call, made only for those found (so a lookup is at most two requests, however many
-identifiers). ``userId`` and ``partyId`` are ignored; missing or ``null`` addresses mean none.
+identifiers). ``userId`` and ``partyId`` of those two lookups are ignored; missing or ``null`` addresses
+mean none. A user contact point needs a ``userId`` or a ``nationalIdentityNumber`` (the authorization
+check asks about that person); one with neither is skipped.
 
 Mobile numbers are normalised as the registry rule says (``orders.registry.normalise``), addresses are
 deduplicated, and organizations are never reserved. Anything other than a well-formed 2xx answer within the
@@ -69,8 +81,10 @@ from core.outbound import GuardedClient, OutboundRequestError, guarded_request
 from orders.registry.base import (
     ExternalIdentityContact,
     OrganizationContacts,
+    OrganizationUserContacts,
     PersonContact,
     RegistryUnavailable,
+    UserContact,
 )
 from orders.registry.normalise import (
     registry_email_address,
@@ -86,6 +100,7 @@ PERSONS_PATH = "users/contactpoint/lookup"
 ORGANIZATIONS_PATH = "organizations/notificationaddresses/lookup"
 NAMES_PATH = "parties/nameslookup"
 EXTERNAL_IDENTITIES_PATH = "users/contactpoint/lookupsi"
+UNIT_CONTACTS_PATH = "units/contactpoint/lookup"
 
 
 class _MalformedResponse(Exception):
@@ -108,6 +123,14 @@ def _optional_str(value: Any, what: str) -> str | None:
     if value is not None and not isinstance(value, str):
         raise _MalformedResponse(f"{what} is not a string")
     return value
+
+
+def _optional_int(value: Any, what: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _MalformedResponse(f"{what} is not an integer")
+    return int(value)
 
 
 def _str_list(value: Any, what: str) -> list[str]:
@@ -263,6 +286,53 @@ class HttpRegistry:
                     )
         except _MalformedResponse as exc:
             raise self._malformed(EXTERNAL_IDENTITIES_PATH, exc) from exc
+        return found
+
+    def organization_user_contacts(
+        self, organization_numbers: Sequence[str], resource_id: str
+    ) -> dict[str, OrganizationUserContacts]:
+        """Contact points persons registered for these organizations and the resource, by number."""
+        wanted = set(organization_numbers)
+        if not wanted:
+            return {}
+        body = self._post(
+            UNIT_CONTACTS_PATH, {"organizationNumbers": sorted(wanted), "resourceId": resource_id}
+        )
+        found: dict[str, OrganizationUserContacts] = {}
+        try:
+            entries = _list(_object(body, "response").get("contactPointsList"), "contactPointsList")
+            for raw in entries:
+                entry = _object(raw, "contact point")
+                number = _optional_str(entry.get("organizationNumber"), "organizationNumber")
+                party_id = _optional_int(entry.get("partyId"), "partyId")
+                contacts: list[UserContact] = []
+                for raw_user in _list(entry.get("userContactPoints") or [], "userContactPoints"):
+                    user = _object(raw_user, "user contact point")
+                    user_id = _optional_int(user.get("userId"), "userId")
+                    nin = _optional_str(user.get("nationalIdentityNumber"), "nationalIdentityNumber") or None
+                    if user_id is None and nin is None:
+                        continue  # nobody to authorize
+                    contacts.append(
+                        UserContact(
+                            user_id=user_id,
+                            national_identity_number=nin,
+                            email_address=registry_email_address(_optional_str(user.get("email"), "email")),
+                            mobile_number=registry_mobile_number(
+                                _optional_str(user.get("mobileNumber"), "mobileNumber")
+                            ),
+                        )
+                    )
+                if number in wanted and contacts:
+                    previous = found.get(number)
+                    found[number] = OrganizationUserContacts(
+                        organization_number=number,
+                        party_id=party_id
+                        if party_id is not None
+                        else (previous.party_id if previous else None),
+                        contacts=(previous.contacts if previous else ()) + tuple(contacts),
+                    )
+        except _MalformedResponse as exc:
+            raise self._malformed(UNIT_CONTACTS_PATH, exc) from exc
         return found
 
     def _names(self, key: str, identifiers: list[str]) -> dict[str, str]:

@@ -110,6 +110,22 @@ class OrganizationContact(models.Model):
     )
     kind = models.CharField(max_length=8, choices=Kind.choices)
     address = models.CharField(max_length=320, help_text="An email address, or a mobile number as E.164.")
+    # The person the contact point belongs to, when it is one a person registered for the organization.
+    # Such contact points are used only for orders with a resourceId, and only when the authorization
+    # backend permits the person; without a person it is the organization's own address, used always.
+    national_identity_number = models.CharField(
+        max_length=11,
+        null=True,
+        blank=True,
+        verbose_name="person's national identity number",
+        help_text="Only for a contact point a person registered for the organization.",
+    )
+    user_id = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        verbose_name="person's user id",
+        help_text="The person's user id in the authorization service, if known.",
+    )
 
     class Meta:
         app_label = "orders"
@@ -118,6 +134,11 @@ class OrganizationContact(models.Model):
             models.CheckConstraint(
                 condition=~Q(kind="sms") | Q(address__regex=E164), name="org_contact_mobile_e164"
             ),
+            models.CheckConstraint(
+                condition=Q(national_identity_number__isnull=True)
+                | Q(national_identity_number__regex=r"^[0-9]{11}$"),
+                name="org_contact_person_nin_11_digits",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -125,6 +146,13 @@ class OrganizationContact(models.Model):
 
     def clean(self) -> None:
         self.address = self.address.strip()
+        self.national_identity_number = (self.national_identity_number or "").strip() or None
+        if self.national_identity_number is not None and not (
+            len(self.national_identity_number) == 11
+            and self.national_identity_number.isascii()
+            and self.national_identity_number.isdigit()
+        ):
+            raise ValidationError({"national_identity_number": "Enter exactly 11 digits, or leave empty."})
         try:
             if self.kind == self.Kind.SMS:
                 self.address = _normalised_mobile_number(self.address)

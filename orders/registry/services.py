@@ -7,12 +7,20 @@ mobile number and one email address; an organization any number of each, and is 
 self-identified user's identifier is their username (stored in lower case); like a person they have at most
 one of each address, and like an organization they are never reserved.
 
+The optional ``person`` column ties an organization row's addresses to a person (an 11-digit national
+identity number): they are then contact points that person registered for the organization, used only for
+orders with a ``resourceId`` whose resource the person is authorized for (``orders.authorization``). An
+organization may have one row without a person (its own addresses, and its name) and one row per person;
+``name`` on a person's row is the person's and is not stored. An address both the organization's own and a
+person's is kept once, as the organization's own.
+
 Every row is validated first and every bad row is reported by its line number; the good rows are then
 written in one transaction: COPY into temporary tables, then ``INSERT … ON CONFLICT DO UPDATE`` (a handful
 of statements for any number of rows). Importing a file again updates the entries it names, and an
 organization's address lists become exactly the file's.
 
-``demo_contacts_import`` loads the bundled demo files (``DEMO_CONTACTS_FILES``) the same way; with
+``demo_contacts_import`` loads the bundled demo files (``DEMO_CONTACTS_FILES``) the same way, and the demo
+rights of the database authorization backend (``orders.authorization.services``); with
 ``if_empty`` it imports only into empty registry tables, so an operator's own entries are never touched.
 """
 
@@ -35,6 +43,8 @@ from orders.registry.normalise import registry_mobile_number, unique_email_addre
 from orders.validation import has_control_characters
 
 COLUMNS = ("kind", "identifier", "name", "mobile_numbers", "email_addresses", "reserved")
+# May be left out of the header: the person an organization row's addresses belong to.
+OPTIONAL_COLUMNS = ("person",)
 MAX_NAME_LENGTH = Person._meta.get_field("name").max_length or 200
 MAX_EMAIL_LENGTH = 320
 MAX_USERNAME_LENGTH = SelfIdentifiedUser._meta.get_field("username").max_length or 200
@@ -76,6 +86,7 @@ class OrganizationRow:
     name: str
     mobile_numbers: tuple[str, ...]  # E.164, deduplicated
     email_addresses: tuple[str, ...]  # deduplicated
+    person: str = ""  # the NIN these addresses belong to, or "" for the organization's own
 
 
 @dataclass(frozen=True)
@@ -142,6 +153,11 @@ def _parse_row(
     if reserved_text not in ("true", "false", ""):
         problems.append(f"reserved must be 'true' or 'false', not {values['reserved']!r}")
     reserved = reserved_text == "true"
+    person = values.get("person", "").strip()
+    if person and kind != "organization":
+        problems.append("person is only for organization rows")
+    elif person and not (len(person) == 11 and person.isascii() and person.isdigit()):
+        problems.append(f"person must be a national identity number of exactly 11 digits, not {person!r}")
 
     mobiles: list[str] = []
     for raw in _split(values["mobile_numbers"]):
@@ -197,6 +213,7 @@ def _parse_row(
         name=name,
         mobile_numbers=tuple(mobiles),
         email_addresses=tuple(emails),
+        person=person,
     )
 
 
@@ -211,13 +228,15 @@ def contacts_parse(*, lines: Iterable[str]) -> ParsedContacts:
     except StopIteration:
         raise ContactsFileError(f"The file is empty; expected the header {','.join(COLUMNS)}.") from None
     header = [column.strip().lower() for column in header]
-    if sorted(header) != sorted(COLUMNS):
+    given = [column for column in header if column not in OPTIONAL_COLUMNS]
+    if sorted(given) != sorted(COLUMNS) or len(header) != len(set(header)):
         raise ContactsFileError(
-            f"The header must name the columns {','.join(COLUMNS)}; it is {','.join(header) or 'empty'}."
+            f"The header must name the columns {','.join(COLUMNS)} (and optionally "
+            f"{','.join(OPTIONAL_COLUMNS)}); it is {','.join(header) or 'empty'}."
         )
 
     parsed = ParsedContacts()
-    first_line: dict[tuple[str, str], int] = {}
+    first_line: dict[tuple[str, ...], int] = {}
     for line, record in records:
         if not any(value.strip() for value in record):
             continue  # blank lines are allowed anywhere
@@ -230,14 +249,17 @@ def contacts_parse(*, lines: Iterable[str]) -> ParsedContacts:
             parsed.errors.append(RowError(line, "; ".join(problems)))
             continue
         # A second row for the same entry is almost certainly a mistake in the file; the first one wins.
+        key: tuple[str, ...]
         if isinstance(row, PersonRow):
             key = ("person", row.national_identity_number)
         elif isinstance(row, SelfIdentifiedRow):
             key = ("self-identified user", row.username)
+        elif row.person:
+            key = ("organization", row.organization_number, "with person", row.person)
         else:
             key = ("organization", row.organization_number)
         if key in first_line:
-            parsed.errors.append(RowError(line, f"{key[0]} {key[1]} is already on line {first_line[key]}"))
+            parsed.errors.append(RowError(line, f"{' '.join(key)} is already on line {first_line[key]}"))
             continue
         first_line[key] = line
         if isinstance(row, PersonRow):
@@ -314,12 +336,13 @@ def _self_identified_upsert(cursor: CursorWrapper, rows: list[SelfIdentifiedRow]
     cursor.execute("DROP TABLE import_self_identified")
 
 
-def _organization_addresses(rows: list[OrganizationRow]) -> Iterator[tuple[str, str, str]]:
+def _organization_addresses(rows: list[OrganizationRow]) -> Iterator[tuple[str, str, str, str | None]]:
     for row in rows:
+        person = row.person or None
         for address in row.email_addresses:
-            yield row.organization_number, OrganizationContact.Kind.EMAIL.value, address
+            yield row.organization_number, OrganizationContact.Kind.EMAIL.value, address, person
         for number in row.mobile_numbers:
-            yield row.organization_number, OrganizationContact.Kind.SMS.value, number
+            yield row.organization_number, OrganizationContact.Kind.SMS.value, number, person
 
 
 def _organizations_upsert(cursor: CursorWrapper, rows: list[OrganizationRow]) -> None:
@@ -328,25 +351,35 @@ def _organizations_upsert(cursor: CursorWrapper, rows: list[OrganizationRow]) ->
     _copy_into_temporary_table(
         cursor,
         "import_organization",
-        "organization_number text, name text",
-        ((row.organization_number, row.name) for row in rows),
+        "organization_number text, name text, named boolean",
+        # A person's row names the organization only to create it; the organization's own row names it.
+        ((row.organization_number, row.name if not row.person else "", not row.person) for row in rows),
     )
     _copy_into_temporary_table(
         cursor,
         "import_organization_contact",
-        "position bigint, organization_number text, kind text, address text",
+        "position bigint, organization_number text, kind text, address text, person text",
         (
-            (position, number, kind, address)
-            for position, (number, kind, address) in enumerate(_organization_addresses(rows))
+            (position, number, kind, address, person)
+            for position, (number, kind, address, person) in enumerate(_organization_addresses(rows))
         ),
+    )
+    now = timezone.now()
+    cursor.execute(
+        f"""
+        INSERT INTO {organization} (organization_number, name, updated_at)
+        SELECT organization_number, name, %s FROM import_organization WHERE named
+        ON CONFLICT (organization_number) DO UPDATE SET name = EXCLUDED.name, updated_at = EXCLUDED.updated_at
+        """,
+        [now],
     )
     cursor.execute(
         f"""
         INSERT INTO {organization} (organization_number, name, updated_at)
-        SELECT organization_number, name, %s FROM import_organization
-        ON CONFLICT (organization_number) DO UPDATE SET name = EXCLUDED.name, updated_at = EXCLUDED.updated_at
+        SELECT DISTINCT organization_number, '', %s::timestamptz FROM import_organization WHERE NOT named
+        ON CONFLICT (organization_number) DO NOTHING
         """,
-        [timezone.now()],
+        [now],
     )
     # The file's lists replace the stored ones: delete every address of the organizations in the file...
     cursor.execute(
@@ -356,12 +389,14 @@ def _organizations_upsert(cursor: CursorWrapper, rows: list[OrganizationRow]) ->
         """
     )
     # ...and insert the file's, in file order, so ids (and so lookups) keep the order the file gives.
+    # The organization's own addresses go first: an address that is also a person's stays its own.
     cursor.execute(
         f"""
-        INSERT INTO {contact} (organization_id, kind, address)
-        SELECT o.id, i.kind, i.address
+        INSERT INTO {contact} (organization_id, kind, address, national_identity_number)
+        SELECT o.id, i.kind, i.address, i.person
         FROM import_organization_contact AS i JOIN {organization} AS o USING (organization_number)
-        ORDER BY i.position
+        ORDER BY i.person IS NOT NULL, i.position
+        ON CONFLICT DO NOTHING
         """
     )
     cursor.execute("DROP TABLE import_organization, import_organization_contact")
@@ -381,7 +416,8 @@ def contacts_import(*, lines: Iterable[str], dry_run: bool = False) -> ContactsI
             _self_identified_upsert(cursor, parsed.self_identified)
     return ContactsImportResult(
         persons=len(parsed.persons),
-        organizations=len(parsed.organizations),
+        # Organizations, not rows: a contact person's row adds to its organization.
+        organizations=len({row.organization_number for row in parsed.organizations}),
         errors=parsed.errors,
         self_identified=len(parsed.self_identified),
     )
@@ -424,6 +460,11 @@ def demo_contacts_import(*, if_empty: bool = False, dry_run: bool = False) -> De
             organizations += result.organizations
             self_identified += result.self_identified
             errors += [RowError(error.line, f"{error.message} (in {path.name})") for error in result.errors]
+        if settings.NOTIFICATIONS_AUTHORIZATION_BACKEND == "database" and not dry_run:
+            # Who of the example organization's contact persons may read the examples' resource.
+            from orders.authorization.services import demo_rights_import
+
+            demo_rights_import()
     return DemoContactsImport(
         ContactsImportResult(
             persons=persons, organizations=organizations, errors=errors, self_identified=self_identified

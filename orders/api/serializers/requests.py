@@ -130,7 +130,9 @@ class OrderRequestBaseSerializer(CollectingSerializer):
         allow_null=True,
         allow_blank=True,
         max_length=max_length_of(Order, "resource_id"),
-        help_text="The Altinn resource the notifications relate to.",
+        help_text="urn:altinn:resource:<id>, the Altinn resource the notifications relate to. Contact "
+        "persons an organization registered are notified only when set, and only those authorised for "
+        "resourceAction on it.",
     )
     resourceAction = StrictCharField(
         source="resource_action",
@@ -138,7 +140,8 @@ class OrderRequestBaseSerializer(CollectingSerializer):
         allow_null=True,
         allow_blank=True,
         max_length=max_length_of(Order, "resource_action"),
-        help_text="The action on the resource a recipient must be authorised for; needs resourceId.",
+        help_text="The action on the resource a recipient must be authorised for (default read); needs "
+        "resourceId.",
     )
 
     # The channel the recipient rules are checked for (fixed for /orders/sms and /orders/email).
@@ -160,6 +163,8 @@ class OrderRequestBaseSerializer(CollectingSerializer):
         errors: dict[str, list[str]] = {}
         action = data.get("resourceAction")
         resource = data.get("resourceId")
+        if isinstance(resource, str) and resource.strip() and not validation.is_valid_resource_id(resource):
+            errors["resourceId"] = [validation.MSG_RESOURCE_ID_SYNTAX]
         if isinstance(action, str):
             if not action.strip():
                 errors["resourceAction"] = [validation.MSG_RESOURCE_ACTION_BLANK]
