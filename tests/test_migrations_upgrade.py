@@ -39,6 +39,10 @@ OUR_APPS = frozenset(app for app, _ in PREVIOUS)
 # of rows. Models with choice columns get at least one row per choice of each (every status is covered).
 ROWS: dict[str, int] = {
     "auth.user": 1,  # the actor of the audit entries
+    # Newer than the previous schema (notification_templates/0002): no rows to upgrade, so none are
+    # written there; listed so the check below knows them.
+    "notification_templates.storedtemplate": 1,
+    "notification_templates.storedtemplateversion": 1,
     # One template of each kind per order (the orders' one-to-one links).
     "notification_templates.emailtemplate": 6,
     "notification_templates.smstemplate": 6,
@@ -71,6 +75,9 @@ ADDED_COLUMNS: dict[str, dict[str, Any]] = {
     # still finds a Sending row by claimed_at).
     "orders_emailnotification": {"claim_id": None, "lease_until": None},
     "orders_smsnotification": {"claim_id": None, "lease_until": None},
+    # notification_templates/0002: the stored template version a text was rendered from; none before it.
+    "notification_templates_emailtemplate": {"stored_version_id": None},
+    "notification_templates_smstemplate": {"stored_version_id": None},
 }
 
 # Columns whose values must be E.164 mobile numbers (check constraints), besides any "mobile_number".
@@ -132,7 +139,10 @@ def _populate(state_apps: Apps) -> None:
     created: dict[str, list[Any]] = {}
     serial = 0
     for label in ROWS:
-        model = state_apps.get_model(label)
+        try:
+            model = state_apps.get_model(label)
+        except LookupError:  # a model newer than the schema being filled
+            continue
         created[label] = []
         for i in range(_row_count(model)):
             values = {}
@@ -178,7 +188,10 @@ def test_every_model_is_populated_by_the_upgrade_test() -> None:
 
 
 def test_upgrade_from_the_previous_schema_keeps_every_row_and_value(migrator) -> None:
-    old_state = migrator.apply_initial_migration(PREVIOUS)
+    migrator.apply_initial_migration(PREVIOUS)
+    # The library's "broad" plan also applies later migrations that sort before the last target (here
+    # notification_templates/0002, before orders/0001): migrating to PREVIOUS unapplies them again.
+    old_state = migrator.apply_tested_migration(PREVIOUS)
     _populate(old_state.apps)
     tables = _tables(old_state.apps)
     before = _dump(tables)
@@ -212,6 +225,8 @@ def test_upgrade_from_the_previous_schema_keeps_every_row_and_value(migrator) ->
 
 
 def _schema(tables: list[str]) -> dict[str, Any]:
+    existing = set(connection.introspection.table_names())
+    tables = [table for table in tables if table in existing]  # newer tables are gone after a reverse
     with connection.cursor() as cursor:
         return {
             table: (

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 # A version is immutable: the database refuses to change one, whatever code tries to.
 IMMUTABLE_VERSIONS = """
-CREATE FUNCTION stored_template_version_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION stored_template_version_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION 'stored template versions are immutable' USING ERRCODE = 'check_violation';
 END $$;
