@@ -8,10 +8,10 @@ pipeline processes it like any other order when that time comes. The chain row h
 
 1. A chain the creator already registered with this ``idempotencyId`` is answered with its original
    receipt (200), whatever the new body says.
-2. Persons and organizations of every shipment are looked up (one registry call per kind for the whole
-   chain), outside any transaction. A recipient without contact information for its channel fails the
-   whole request (422 NOT-00001) and nothing is stored; a reserved person does not. A registry outage
-   is a 503: the check this API promises cannot be made.
+2. Persons, organizations and external identities of every shipment are looked up (one registry call
+   per kind for the whole chain), outside any transaction. A recipient without contact information for
+   its channel fails the whole request (422 NOT-00001) and nothing is stored; a reserved person does
+   not. A registry outage is a 503: the check this API promises cannot be made.
 3. One transaction: the chain, its orders and templates and recipients, the receipt. A concurrent
    duplicate loses on the unique (creator, idempotencyId, type) and is answered with the winner's receipt.
 4. After commit, the shipments already due are handed to the pipeline.
@@ -37,10 +37,12 @@ from orders.models import ORDER_FINAL_STATUSES, Order, OrderChain, OrderType
 from orders.registry import get_registry
 from orders.registry.base import (
     ContactRegistry,
+    ExternalIdentityContact,
     OrganizationContacts,
     PersonContact,
     RegistryUnavailable,
 )
+from orders.registry.urns import username_urns
 from orders.services import (
     RecipientData,
     order_enqueue_if_due,
@@ -123,10 +125,14 @@ class _Prefetched:
     """A registry answering from one lookup made for the whole chain."""
 
     def __init__(
-        self, persons: dict[str, PersonContact], organizations: dict[str, OrganizationContacts]
+        self,
+        persons: dict[str, PersonContact],
+        organizations: dict[str, OrganizationContacts],
+        identities: dict[str, ExternalIdentityContact],
     ) -> None:
         self._persons = persons
         self._organizations = organizations
+        self._identities = identities
 
     def persons(self, national_identity_numbers: Sequence[str]) -> dict[str, PersonContact]:
         return {n: self._persons[n] for n in national_identity_numbers if n in self._persons}
@@ -134,12 +140,18 @@ class _Prefetched:
     def organizations(self, organization_numbers: Sequence[str]) -> dict[str, OrganizationContacts]:
         return {n: self._organizations[n] for n in organization_numbers if n in self._organizations}
 
+    def external_identities(self, urns: Sequence[str]) -> dict[str, ExternalIdentityContact]:
+        return {u: self._identities[u] for u in urns if u in self._identities}
+
 
 def _prefetch(shipments: Sequence[ShipmentRequest], registry: ContactRegistry) -> _Prefetched:
     nins = sorted({n for s in shipments if (n := s.recipient.national_identity_number)})
     orgnos = sorted({n for s in shipments if (n := s.recipient.organization_number)})
+    usernames = username_urns(s.recipient.external_identity for s in shipments)
     return _Prefetched(
-        registry.persons(nins) if nins else {}, registry.organizations(orgnos) if orgnos else {}
+        registry.persons(nins) if nins else {},
+        registry.organizations(orgnos) if orgnos else {},
+        registry.external_identities(usernames) if usernames else {},
     )
 
 

@@ -5,7 +5,7 @@ An order of another creator is indistinguishable from an unknown id: both are No
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -16,6 +16,7 @@ from orders.models import (
     EMAIL_SUCCESS_STATUSES,
     SMS_SUCCESS_STATUSES,
     EmailNotification,
+    NotificationBase,
     Order,
     OrderChain,
     Recipient,
@@ -89,7 +90,35 @@ _NOTIFICATION_FIELDS = (
     "recipient_position",
     "recipient_organization_number",
     "recipient_national_identity_number",
+    "served_positions",
 )
+
+
+def served_recipients_attach(order_id: UUID, rows: Sequence[NotificationBase]) -> None:
+    """Set ``served_recipients`` (the recipients as registered, in order) on the rows that serve more
+    than one recipient; one query, made only when there are any."""
+    positions = {p for row in rows if row.served_positions for p in row.served_positions}
+    if not positions:
+        return
+    registered = {
+        r.position: {
+            key: value
+            for key, value in (
+                ("organizationNumber", r.organization_number),
+                ("nationalIdentityNumber", r.national_identity_number),
+                ("externalIdentity", r.external_identity),
+                ("emailAddress", r.email_address),
+                ("mobileNumber", r.mobile_number),
+            )
+            if value is not None
+        }
+        for r in Recipient.objects.filter(order_id=order_id, position__in=sorted(positions))
+    }
+    for row in rows:
+        if row.served_positions:
+            row.served_recipients = [  # type: ignore[attr-defined]
+                registered[p] for p in sorted(row.served_positions) if p in registered
+            ]
 
 
 def _order_head(order_id: UUID, creator: str) -> Order | None:
@@ -106,6 +135,7 @@ def email_notification_list(*, order_id: UUID, creator: str) -> OrderNotificatio
         .only(*_NOTIFICATION_FIELDS, "to_address")
         .order_by("recipient_position", "created_at", "id")
     )
+    served_recipients_attach(order.id, rows)
     return OrderNotifications(order=order, notifications=rows)
 
 
@@ -119,6 +149,7 @@ def sms_notification_list(*, order_id: UUID, creator: str) -> OrderNotifications
         .only(*_NOTIFICATION_FIELDS, "mobile_number")
         .order_by("recipient_position", "created_at", "id")
     )
+    served_recipients_attach(order.id, rows)
     return OrderNotifications(order=order, notifications=rows)
 
 
@@ -143,7 +174,8 @@ class Shipment:
 
 
 def shipment_get(*, order_id: UUID, creator: str) -> Shipment | None:
-    """An order (of any type) with every notification's address and status: three queries."""
+    """An order (of any type) with every notification's address and status: three queries (a fourth
+    for the recipients a deduplicated notification serves, when there are any)."""
     order = (
         Order.objects.filter(id=order_id, creator=creator)
         .only("id", "senders_reference", "type", "status", "status_changed_at")
@@ -154,12 +186,13 @@ def shipment_get(*, order_id: UUID, creator: str) -> Shipment | None:
     ordering = ("recipient_position", "created_at", "id")
     emails = list(
         EmailNotification.objects.filter(order_id=order.id)
-        .only("id", "to_address", "status", "status_changed_at")
+        .only("id", "to_address", "status", "status_changed_at", "served_positions")
         .order_by(*ordering)
     )
     sms = list(
         SmsNotification.objects.filter(order_id=order.id)
-        .only("id", "mobile_number", "status", "status_changed_at")
+        .only("id", "mobile_number", "status", "status_changed_at", "served_positions")
         .order_by(*ordering)
     )
+    served_recipients_attach(order.id, [*emails, *sms])
     return Shipment(order=order, emails=emails, sms=sms)

@@ -27,6 +27,7 @@ from orders.models import (
 )
 from orders.registry import get_registry
 from orders.registry.base import ContactRegistry, RegistryUnavailable
+from orders.registry.urns import external_identity_addresses, username_urns
 from orders.selectors import order_get_with_status
 from templates.records import EmailTemplateData, SmsTemplateData, email_template_create, sms_template_create
 from templates.sms import sms_part_count
@@ -50,6 +51,7 @@ class RecipientData:
     mobile_number: str | None = None
     organization_number: str | None = None
     national_identity_number: str | None = None
+    external_identity: str | None = None  # a URN (orders.registry.urns)
 
 
 class LookupStatus:
@@ -101,7 +103,8 @@ def recipient_lookup_summarise(
 ) -> RecipientLookup | None:
     """The receipt's ``recipientLookup`` (reference §1.4.1), or None when no recipient needs a lookup.
 
-    1. Persons (NIN) and organizations (number) are looked up, each kind in one registry call.
+    1. Persons (NIN), organizations (number) and self-identified users (username URN) are looked up, each
+       kind in one registry call; an ID-porten email identity is reached at the address it names.
     2. A reserved person is listed under ``isReserved`` (whatever ``ignoreReservation`` says, as the
        reference does); a recipient without an address for the channel under ``missingContact``.
     3. ``Failed`` when every looked-up recipient is in one of the lists, ``PartialSuccess`` when some are.
@@ -110,10 +113,13 @@ def recipient_lookup_summarise(
     """
     nins = list(dict.fromkeys(r.national_identity_number for r in recipients if r.national_identity_number))
     orgnos = list(dict.fromkeys(r.organization_number for r in recipients if r.organization_number))
-    if not nins and not orgnos:
+    identities = [r.external_identity for r in recipients if r.external_identity]
+    if not nins and not orgnos and not identities:
         return None
     persons = registry.persons(nins) if nins else {}
     organizations = registry.organizations(orgnos) if orgnos else {}
+    usernames = username_urns(identities)
+    self_identified = registry.external_identities(usernames) if usernames else {}
 
     is_reserved: dict[str, None] = {}
     missing: dict[str, None] = {}
@@ -139,6 +145,14 @@ def recipient_lookup_summarise(
                 channel, bool(organization.email_addresses), bool(organization.mobile_numbers)
             ):
                 missing[orgno] = None
+                unreachable += 1
+        elif recipient.external_identity:
+            # Never reserved: reservation is a register of persons by national identity number.
+            urn = recipient.external_identity
+            addresses = external_identity_addresses(urn, self_identified)
+            looked_up += 1
+            if addresses is None or not _reaches(channel, bool(addresses[0]), bool(addresses[1])):
+                missing[urn] = None
                 unreachable += 1
     if unreachable == 0:
         status = LookupStatus.SUCCESS
@@ -249,6 +263,7 @@ def order_insert(
                 mobile_number=r.mobile_number,
                 organization_number=r.organization_number,
                 national_identity_number=r.national_identity_number,
+                external_identity=r.external_identity,
                 is_reserved=reservations.get(r.national_identity_number)
                 if r.national_identity_number
                 else None,

@@ -15,6 +15,11 @@ EmailPreferred  emails if it has any, else SMSes            one failed email
 SmsPreferred    SMSes if it has any, else emails            one failed SMS
 =============== =========================================== ===============================================
 
+Within an order and channel each address gets one notification (``docs/pipeline.md``, deduplication):
+the first recipient, in recipient order, to reach an address owns its notification, and every later
+recipient reaching the same address is recorded on it (``served_positions``) instead of getting another.
+Failures (reserved, not identified) are never merged: each such recipient keeps its own.
+
 Unlike the reference, a preferred channel is one channel: a recipient given with both an email address and
 a mobile number gets only the preferred one (the reference sent both), and ``EmailAndSms`` accepts
 recipients given by address (the reference failed the whole order).
@@ -22,10 +27,13 @@ recipients given by address (the reference failed the whole order).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
+
+from django.db import connection
 
 from dispatch.services.bulk import CopySpool, copy_text
 from dispatch.services.expiry import email_expires_at, sms_expires_at
@@ -37,7 +45,9 @@ from orders.models import (
     SmsNotification,
     SmsStatus,
 )
-from orders.registry.base import OrganizationContacts, PersonContact
+from orders.registry.base import ExternalIdentityContact, OrganizationContacts, PersonContact
+from orders.registry.normalise import email_address_key, mobile_number_key
+from orders.registry.urns import external_identity_addresses, username_urns
 from templates.models import EmailContentType
 from templates.services import KeywordValues, keywords_present, keywords_render
 from templates.sms import sms_part_count
@@ -55,6 +65,7 @@ class RecipientRow(NamedTuple):
     mobile_number: str | None
     organization_number: str | None
     national_identity_number: str | None
+    external_identity: str | None
 
 
 class ResolvedRecipient(NamedTuple):
@@ -73,9 +84,17 @@ def recipient_resolve(
     *,
     persons: dict[str, PersonContact],
     organizations: dict[str, OrganizationContacts],
+    identities: Mapping[str, ExternalIdentityContact] | None = None,
     ignore_reservation: bool,
 ) -> ResolvedRecipient:
-    """Addresses of one recipient: looked up for a NIN or organization number, as given otherwise."""
+    """Addresses of one recipient: looked up for a NIN, organization number or username identity, taken
+    from the URN of an ID-porten email identity, as given otherwise."""
+    if row.external_identity:
+        # Never reserved; keywords are left as written (there is no name to put in), as in the reference.
+        addresses = external_identity_addresses(row.external_identity, identities or {})
+        if addresses is None:  # unknown to the registry: not identified, like an unknown person
+            return ResolvedRecipient(row, (), (), False, None, None)
+        return ResolvedRecipient(row, addresses[0], addresses[1], False, None, None)
     if row.national_identity_number:
         person = persons.get(row.national_identity_number)
         if person is None:  # unknown to the registry: not identified, keywords left as written
@@ -270,6 +289,10 @@ class OrderGenerator:
             self.email_template.body
         )
         self._sms_body_keywords = self.sms_template is not None and keywords_present(self.sms_template.body)
+        # Deduplication per channel: an address's key -> (the position owning it, the address as stored),
+        # and key -> every position it serves, for the addresses reached more than once.
+        self._owners: dict[str, dict[str, tuple[int, str]]] = {EMAIL: {}, SMS: {}}
+        self._served: dict[str, dict[str, list[int]]] = {EMAIL: {}, SMS: {}}
 
     @staticmethod
     def _with(spool: CopySpool, row: list[str], **values: object) -> list[str]:
@@ -321,7 +344,7 @@ class OrderGenerator:
                     self.email_template.body, recipient.keywords, html_escape=self._email_html
                 )
                 row[self._p_email_body] = copy_text(body)
-        self._add_addresses(rows, row, plan.addresses, EMAIL)
+        self._add_addresses(rows, row, plan.addresses, EMAIL, recipient.row.position)
 
     def _add_sms(self, recipient: ResolvedRecipient, plan: ChannelPlan) -> None:
         rows = self._sms
@@ -334,29 +357,64 @@ class OrderGenerator:
             body = keywords_render(self.sms_template.body, recipient.keywords)
             row[self._p_sms_body] = copy_text(body)
             row[self._p_parts] = str(sms_part_count(body))
-        self._add_addresses(rows, row, plan.addresses, SMS)
+        self._add_addresses(rows, row, plan.addresses, SMS, recipient.row.position)
 
     def _add_addresses(
-        self, rows: _ChannelRows, row: list[str], addresses: tuple[str, ...], kind: str
+        self, rows: _ChannelRows, row: list[str], addresses: tuple[str, ...], kind: str, position: int
     ) -> None:
-        self.counts.new += len(addresses)
-        self.counts.by_channel[kind] += len(addresses)
-        position, add = rows.address, rows.spool.add
+        owners, served = self._owners[kind], self._served[kind]
+        key_of = email_address_key if kind == EMAIL else mobile_number_key
+        p_address, add = rows.address, rows.spool.add
         for address in addresses:
-            row[position] = copy_text(address)
+            key = key_of(address)
+            owner = owners.get(key)
+            if owner is not None:
+                # Already reached through an earlier recipient: that notification serves this one too.
+                positions = served.setdefault(key, [owner[0]])
+                if positions[-1] != position:
+                    positions.append(position)
+                continue
+            owners[key] = (position, address)
+            self.counts.new += 1
+            self.counts.by_channel[kind] += 1
+            row[p_address] = copy_text(address)
             add(row)
 
     def copy_into(self) -> int:
         """Insert every spooled row (call inside the transaction that moves the order on)."""
-        return self.email_spool.copy_into() + self.sms_spool.copy_into()
+        inserted = self.email_spool.copy_into() + self.sms_spool.copy_into()
+        self._record_served(EmailNotification, "to_address", EMAIL)
+        self._record_served(SmsNotification, "mobile_number", SMS)
+        return inserted
+
+    def _record_served(
+        self, model: type[EmailNotification | SmsNotification], column: str, kind: str
+    ) -> None:
+        """Write ``served_positions`` on the notifications that serve more than one recipient."""
+        served = self._served[kind]
+        if not served:
+            return
+        owners = self._owners[kind]
+        entries = [
+            {"p": owners[key][0], "a": owners[key][1], "s": positions} for key, positions in served.items()
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                UPDATE {model._meta.db_table} AS n SET served_positions = v.s
+                  FROM jsonb_to_recordset(%s::jsonb) AS v(p integer, a text, s integer[])
+                 WHERE n.order_id = %s AND n.recipient_position = v.p AND n.{column} = v.a
+                """,
+                [json.dumps(entries), self.order.id],
+            )
 
     def close(self) -> None:
         self.email_spool.close()
         self.sms_spool.close()
 
 
-def lookup_numbers(rows: Sequence[RecipientRow]) -> tuple[list[str], list[str]]:
-    """The NINs and organization numbers of a chunk that need a registry lookup."""
+def lookup_numbers(rows: Sequence[RecipientRow]) -> tuple[list[str], list[str], list[str]]:
+    """The NINs, organization numbers and username identities of a chunk that need a registry lookup."""
     nins = [r.national_identity_number for r in rows if r.national_identity_number]
     orgnos = [r.organization_number for r in rows if r.organization_number and not r.national_identity_number]
-    return nins, orgnos
+    return nins, orgnos, username_urns(r.external_identity for r in rows)

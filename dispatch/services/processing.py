@@ -138,6 +138,7 @@ def _recipient_chunks(order_id: uuid.UUID, size: int) -> Iterator[list[Recipient
                 "mobile_number",
                 "organization_number",
                 "national_identity_number",
+                "external_identity",
             )[:size]
         ]
         if not rows:
@@ -169,13 +170,18 @@ def _generate(order: Order, claim: Claim, registry: ContactRegistry, now: dateti
     lease = _Lease(claim)
     try:
         for rows in _recipient_chunks(order.id, settings.NOTIFICATIONS_PROCESSING_CHUNK_SIZE):
-            nins, orgnos = lookup_numbers(rows)
+            nins, orgnos, usernames = lookup_numbers(rows)
             persons = registry.persons(nins) if nins else {}
             organizations = registry.organizations(orgnos) if orgnos else {}
+            identities = registry.external_identities(usernames) if usernames else {}
             ignore = bool(order.ignore_reservation)
             generator.add(
                 recipient_resolve(
-                    row, persons=persons, organizations=organizations, ignore_reservation=ignore
+                    row,
+                    persons=persons,
+                    organizations=organizations,
+                    identities=identities,
+                    ignore_reservation=ignore,
                 )
                 for row in rows
             )

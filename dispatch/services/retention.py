@@ -70,6 +70,7 @@ def _has_content() -> Q:
         | Q(mobile_number__isnull=False)
         | Q(national_identity_number__isnull=False)
         | Q(organization_number__isnull=False)
+        | Q(external_identity__isnull=False)
     )
     return (
         Q(Exists(identified))
@@ -127,7 +128,11 @@ def order_content_purge(*, order_id: uuid.UUID) -> int | None:
             SmsTemplate.objects.filter(id=order.sms_template_id).update(body="")
         Order.objects.filter(id=order_id).update(recipient_lookup=None)
         Recipient.objects.filter(order_id=order_id).update(
-            email_address=None, mobile_number=None, national_identity_number=None, organization_number=None
+            email_address=None,
+            mobile_number=None,
+            national_identity_number=None,
+            organization_number=None,
+            external_identity=None,  # an ID-porten email URN holds an address
         )
         purged = _purge_notifications(EmailNotification, order_id)
         purged += _purge_notifications(SmsNotification, order_id)

@@ -16,6 +16,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from notifications_project.launcher import BASE_DIR
+from notifications_project.launcher.prepare import TOKEN_PREFIX
 from notifications_project.launcher.processes import service_commands, supervise
 from notifications_project.launcher.running_env import share_env
 from notifications_project.launcher.servers import missing_servers
@@ -36,8 +37,7 @@ def run() -> int:
     try:
         return _run()
     except subprocess.CalledProcessError as exc:
-        step = " ".join(str(arg) for arg in exc.cmd[2:]) if isinstance(exc.cmd, list) else str(exc.cmd)
-        print(f"\n  Not started: `manage.py {step}` failed (exit {exc.returncode}), see above.", flush=True)
+        # The preparation process has said which step failed and why.
         return exc.returncode or 1
 
 
@@ -59,22 +59,30 @@ def _run() -> int:
         env.setdefault("SECRET_KEY", _secret_key(var_dir))
         dev_keys(env, var_dir / "keys")
         stack.callback(share_env(var_dir, env).unlink, missing_ok=True)
-        _manage("migrate", "--noinput", "-v", "0", env=env)
-        _manage("collectstatic", "--noinput", "-v", "0", env=env)
         password = _demo_password(var_dir)
-        _manage("ensure_demo_user", f"--username={DEMO_USERNAME}", f"--password={password}", env=env)
-        _manage("ensure_groups", "-v", "0", env=env)
-        if own_database:
-            # First start only: into empty registry tables, never over entries edited or imported since.
-            _manage("import_contacts", "--demo", "--if-empty", env=env)
-        token = demo_token(env)
+        token = _prepare(env, password=password, import_demo=own_database)
         _print_banner(port=port, password=password, token=token, env=env)
         return supervise(service_commands(env, host=host, port=port), env=env)
     return 0
 
 
-def _manage(*args: str, env: dict[str, str]) -> None:
-    subprocess.run([sys.executable, str(BASE_DIR / "manage.py"), *args], env=env, check=True, cwd=BASE_DIR)
+def _prepare(env: dict[str, str], *, password: str, import_demo: bool) -> str | None:
+    """Checks, migrations, static files, demo user, groups, demo registry and demo token, in one process
+    (see ``prepare.py``); the demo token when a development signing key exists to mint it."""
+    command = [sys.executable, "-m", "notifications_project.launcher.prepare"]
+    command += [f"--demo-user={DEMO_USERNAME}", f"--demo-password={password}"]
+    if import_demo:
+        command.append("--import-demo")
+    if can_mint_tokens(env):
+        command.append(f"--token-org={DEMO_ORG}")
+    result = subprocess.run(command, env=env, check=True, cwd=BASE_DIR, stdout=subprocess.PIPE, text=True)
+    token = None
+    for line in result.stdout.splitlines():
+        if line.startswith(TOKEN_PREFIX):
+            token = line.removeprefix(TOKEN_PREFIX)
+        else:
+            print(line, flush=True)
+    return token
 
 
 def _secret_key(var_dir: Path) -> str:
@@ -117,23 +125,14 @@ def dev_keys(env: dict[str, str], keys: Path) -> None:
         env.setdefault("NOTIFICATIONS_PLATFORM_TRUSTED_ISSUERS", DEMO_ORG)
 
 
-def demo_token(env: Mapping[str, str]) -> str | None:
-    """A 24-hour bearer token for the demo org, when a development signing key exists to mint it.
+def can_mint_tokens(env: Mapping[str, str]) -> bool:
+    """Whether a development signing key exists to mint the demo token.
 
     With the operator's own key set (NOTIFICATIONS_JWKS_FILE set, no development key next to it) the
     service cannot mint tokens its verifier trusts: tokens then come from the operator's identity provider.
     """
     signing_key = env.get("NOTIFICATIONS_JWT_SIGNING_KEY_FILE")
-    if not signing_key or not Path(signing_key).is_file():
-        return None
-    return subprocess.run(
-        [sys.executable, str(BASE_DIR / "manage.py"), "issue_token", "--org", DEMO_ORG, "--expires", "86400"],
-        env=dict(env),
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=BASE_DIR,
-    ).stdout.strip()
+    return bool(signing_key) and Path(str(signing_key)).is_file()
 
 
 def token_lines(token: str | None, base: str, env: Mapping[str, str]) -> str:

@@ -171,7 +171,7 @@ class OrderAdmin(ReadOnlyModelAdmin):
         if not recipients:
             return mark_safe("<p>No recipients.</p>")  # noqa: S308 (a constant)
         table = html_table(
-            ["#", "Email", "Mobile", "Organization", "NIN", "Reserved"],
+            ["#", "Email", "Mobile", "Organization", "NIN", "External identity", "Reserved"],
             (
                 (
                     r.position,
@@ -179,6 +179,7 @@ class OrderAdmin(ReadOnlyModelAdmin):
                     r.mobile_number or "-",
                     r.organization_number or "-",
                     r.national_identity_number or "-",
+                    r.external_identity or "-",
                     {True: "yes", False: "no", None: "-"}[r.is_reserved],
                 )
                 for r in recipients[:RECIPIENTS_SHOWN]

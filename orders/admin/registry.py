@@ -1,7 +1,8 @@
-"""The contact registry in the admin: persons, organizations with their addresses, and the CSV import.
+"""The contact registry in the admin: persons, organizations with their addresses, self-identified users
+and the CSV import.
 
-Editing needs the model permissions (add/change/delete person, organization, organization contact); the
-CSV import needs add and change on persons, organizations and organization contacts, and runs
+Editing needs the model permissions (add/change/delete person, organization, organization contact,
+self-identified user); the CSV import needs add and change on all of them, and runs
 ``contacts_import``, the service behind ``manage.py import_contacts``. Every change, deletion and import is
 written to the audit log next to Django's own admin history. A person's NIN is masked in the list and
 shown in full (and editable) only to users with ``orders.view_full_nin``.
@@ -23,7 +24,7 @@ from django.urls import URLPattern, path, reverse
 from core.admin.base import OpsModelAdmin, TabularInlineBase
 from core.masking import mask_nin, may_see_nin
 from orders.audit import AuditAction, AuditEntry, AuditOutcome, audit_record
-from orders.registry.models import Organization, OrganizationContact, Person
+from orders.registry.models import Organization, OrganizationContact, Person, SelfIdentifiedUser
 from orders.registry.services import COLUMNS, ContactsFileError, contacts_import
 
 IMPORT_PERMISSIONS = (
@@ -34,6 +35,8 @@ IMPORT_PERMISSIONS = (
     "orders.add_organizationcontact",
     "orders.change_organizationcontact",
     "orders.delete_organizationcontact",
+    "orders.add_selfidentifieduser",
+    "orders.change_selfidentifieduser",
 )
 ERRORS_SHOWN = 500
 
@@ -160,6 +163,11 @@ class PersonAdmin(RegistryAdminMixin):
                         "file": upload.name,
                         "persons": result.persons if result else 0,
                         "organizations": result.organizations if result else 0,
+                        **(
+                            {"self_identified_users": result.self_identified}
+                            if result and result.self_identified
+                            else {}
+                        ),
                         "rejected_rows": len(result.errors) if result else 0,
                         **({"error": file_error} if file_error else {}),
                     },
@@ -170,8 +178,13 @@ class PersonAdmin(RegistryAdminMixin):
                 verb = "Valid" if dry_run else "Imported"
                 self.message_user(
                     request,
-                    f"{verb}: {result.persons} person(s), {result.organizations} organization(s); "
-                    f"{len(result.errors)} row(s) rejected.",
+                    f"{verb}: {result.persons} person(s), {result.organizations} organization(s)"
+                    + (
+                        f", {result.self_identified} self-identified user(s)"
+                        if result.self_identified
+                        else ""
+                    )
+                    + f"; {len(result.errors)} row(s) rejected.",
                     messages.WARNING if result.errors else messages.SUCCESS,
                 )
         context = {
@@ -210,3 +223,21 @@ class OrganizationAdmin(RegistryAdminMixin):
         if not term:
             return queryset, False
         return queryset.filter(organization_number=term), False
+
+
+@admin.register(SelfIdentifiedUser)
+class SelfIdentifiedUserAdmin(RegistryAdminMixin):
+    list_display = ("username", "name", "mobile_number", "email_address", "updated_at")
+    search_fields = ("username",)  # replaced by get_search_results
+    search_help_text = "Exact username (without regard to case)."
+    ordering = ("-id",)
+    fields = ("username", "name", "mobile_number", "email_address", "updated_at")
+    readonly_fields = ("updated_at",)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[SelfIdentifiedUser], search_term: str
+    ) -> tuple[QuerySet[SelfIdentifiedUser], bool]:
+        term = search_term.strip().lower()
+        if not term:
+            return queryset, False
+        return queryset.filter(username=term), False

@@ -5,7 +5,8 @@ An order can have 100,000 notifications. Building one Python dict per row and en
 array with ``json_agg`` in about a tenth of that, and Python only wraps it. The shape is exactly that of
 :class:`~orders.api.output.EmailNotificationSummarySerializer` and
 :class:`~orders.api.output.SmsNotificationSummarySerializer`, which stay the documented (OpenAPI) and
-tested reference: the same keys in the same order, null recipient fields left out, ``Failed_TTL`` sent
+tested reference: the same keys in the same order, null recipient fields left out, ``servedRecipients``
+only on a notification that serves more than one recipient, ``Failed_TTL`` sent
 as ``Failed``, times in UTC with ``Z`` and microseconds only when there are any (Python's isoformat).
 """
 
@@ -25,6 +26,7 @@ from orders.models import (
     EmailNotification,
     EmailStatus,
     Order,
+    Recipient,
     SmsNotification,
     SmsStatus,
 )
@@ -72,13 +74,23 @@ _LAST_UPDATE = """
 """
 
 
+# The recipients a deduplicated notification serves, as registered, in recipient order.
+_SERVED = f"""
+    (SELECT json_agg(json_strip_nulls(json_build_object(
+                'organizationNumber', r.organization_number,
+                'nationalIdentityNumber', r.national_identity_number,
+                'externalIdentity', r.external_identity,
+                'emailAddress', r.email_address,
+                'mobileNumber', r.mobile_number)) ORDER BY r.position)
+       FROM {Recipient._meta.db_table} AS r
+      WHERE r.order_id = n.order_id AND r.position = ANY(n.served_positions))
+"""
+
+
 def _sql(channel: _Channel) -> str:
     # The statuses come in as parameters (unnest), so descriptions live in one place: output.py.
     # Ordered by recipient position, as the serializer path did; served by the (order, ...) indexes.
-    return f"""
-    SELECT count(*),
-           count(*) FILTER (WHERE s.succeeded),
-           coalesce(json_agg(json_build_object(
+    fields = f"""
                'id', n.id,
                'succeeded', coalesce(s.succeeded, false),
                'recipient', json_strip_nulls(json_build_object(
@@ -88,8 +100,15 @@ def _sql(channel: _Channel) -> str:
                'sendStatus', json_build_object(
                    'status', coalesce(s.wire, n.status),
                    'description', s.description,
-                   'lastUpdate', {_LAST_UPDATE})
-           ) ORDER BY n.recipient_position, n.created_at, n.id), '[]')::text
+                   'lastUpdate', {_LAST_UPDATE})"""
+    # servedRecipients only on a notification that serves more than one recipient (deduplication).
+    return f"""
+    SELECT count(*),
+           count(*) FILTER (WHERE s.succeeded),
+           coalesce(json_agg(
+               CASE WHEN n.served_positions IS NULL THEN json_build_object({fields})
+                    ELSE json_build_object({fields}, 'servedRecipients', {_SERVED}) END
+           ORDER BY n.recipient_position, n.created_at, n.id), '[]')::text
       FROM {channel.table} AS n
       LEFT JOIN unnest(%s::text[], %s::text[], %s::text[], %s::boolean[])
                 AS s(status, wire, description, succeeded) ON s.status = n.status

@@ -27,7 +27,7 @@ from orders.models.statuses import (
     SendingTimePolicy,
     SmsStatus,
 )
-from orders.registry.models import Organization, OrganizationContact, Person
+from orders.registry.models import Organization, OrganizationContact, Person, SelfIdentifiedUser
 
 __all__ = [
     "EMAIL_FAILED_STATUSES",
@@ -51,6 +51,7 @@ __all__ = [
     "OrganizationContact",
     "Person",
     "Recipient",
+    "SelfIdentifiedUser",
     "SendingTimePolicy",
     "SmsNotification",
     "SmsStatus",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
@@ -28,6 +29,10 @@ class NotificationBase(models.Model):
     recipient_organization_number = models.CharField(max_length=9, null=True, blank=True)
     recipient_national_identity_number = models.CharField(max_length=11, null=True, blank=True)
     recipient_name = models.CharField(max_length=200, null=True, blank=True)
+    # Every recipient position this notification serves when the same address was reached through more
+    # than one recipient of the order (deduplication, docs/pipeline.md); null when it serves only
+    # recipient_position.
+    served_positions = ArrayField(models.PositiveIntegerField(), null=True, blank=True)
     status_changed_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)

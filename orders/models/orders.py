@@ -133,6 +133,8 @@ class Recipient(models.Model):
     mobile_number = models.CharField(max_length=32, null=True, blank=True)
     organization_number = models.CharField(max_length=9, null=True, blank=True)
     national_identity_number = models.CharField(max_length=11, null=True, blank=True)
+    # A person by external identity (a URN, orders.registry.urns); future API only.
+    external_identity = models.CharField(max_length=400, null=True, blank=True)
     # Reservation found at registration (persons only); null when no lookup was made.
     is_reserved = models.BooleanField(null=True, blank=True)
 

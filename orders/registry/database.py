@@ -1,4 +1,5 @@
-"""The database backend of the contact registry: the Person, Organization and OrganizationContact tables.
+"""The database backend of the contact registry: the Person, Organization, OrganizationContact and
+SelfIdentifiedUser tables.
 
 A lookup is one query for persons and two for organizations (the organizations, then all their addresses),
 however many identifiers are asked for; the identifiers travel as one array parameter (``= ANY``).
@@ -10,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from orders.registry.base import OrganizationContacts, PersonContact
-from orders.registry.models import Organization, OrganizationContact, Person
+from orders.registry.base import ExternalIdentityContact, OrganizationContacts, PersonContact
+from orders.registry.models import Organization, OrganizationContact, Person, SelfIdentifiedUser
 from orders.registry.normalise import unique_email_addresses
+from orders.registry.urns import IdentityKind, external_identity_parse
 
 
 class DatabaseRegistry:
@@ -70,3 +72,23 @@ class DatabaseRegistry:
                 mobile_numbers=tuple(dict.fromkeys(mobiles[organization_id])),
             )
         return result
+
+    def external_identities(self, urns: Sequence[str]) -> dict[str, ExternalIdentityContact]:
+        """Contacts of the self-identified users found, keyed by the URN as asked; unknown ones are absent."""
+        usernames: dict[str, list[str]] = {}
+        for urn in dict.fromkeys(urns):
+            identity = external_identity_parse(urn)
+            if identity is not None and identity.kind is IdentityKind.USERNAME:
+                usernames.setdefault(identity.username_key, []).append(urn)
+        if not usernames:
+            return {}
+        rows = SelfIdentifiedUser.objects.filter(username__any_of=list(usernames)).values_list(
+            "username", "mobile_number", "email_address"
+        )
+        return {
+            urn: ExternalIdentityContact(
+                external_identity=urn, mobile_number=mobile or None, email_address=email.strip() or None
+            )
+            for username, mobile, email in rows
+            for urn in usernames[username]
+        }

@@ -18,6 +18,15 @@ When ``NOTIFICATIONS_REGISTRY_TOKEN`` is set it is sent as ``Authorization: Bear
     response: {"contactPointsList": [{"organizationNumber": "987654321", "partyId": 50001,
                                       "emailList": ["post@demo.no"], "mobileNumberList": ["+4799315000"]}]}
 
+``users/contactpoint/lookupsi`` — self-identified users' contact points, by external identity (URN)::
+
+    request:  {"externalIdentities": ["urn:altinn:person:legacy-selfidentified:ola", ...]}
+    response: {"contactPointsList": [{"externalIdentity": "urn:altinn:person:legacy-selfidentified:ola",
+                                      "email": "ola@example.no", "mobileNumber": "+4799315000"}]}
+
+  Only username URNs are sent (an ID-porten email URN carries its address); the answer's
+  ``externalIdentity`` is matched to the request's without regard to case, as the reference does.
+
 ``parties/nameslookup`` — names, for ``$recipientName$``::
 
     request:  {"parties": [{"ssn": "01010112345"}, {"orgNo": "987654321"}]}
@@ -57,19 +66,26 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from core.outbound import GuardedClient, OutboundRequestError, guarded_request
-from orders.registry.base import OrganizationContacts, PersonContact, RegistryUnavailable
+from orders.registry.base import (
+    ExternalIdentityContact,
+    OrganizationContacts,
+    PersonContact,
+    RegistryUnavailable,
+)
 from orders.registry.normalise import (
     registry_email_address,
     registry_mobile_number,
     unique_email_addresses,
     unique_mobile_numbers,
 )
+from orders.registry.urns import IdentityKind, external_identity_parse
 
 logger = logging.getLogger(__name__)
 
 PERSONS_PATH = "users/contactpoint/lookup"
 ORGANIZATIONS_PATH = "organizations/notificationaddresses/lookup"
 NAMES_PATH = "parties/nameslookup"
+EXTERNAL_IDENTITIES_PATH = "users/contactpoint/lookupsi"
 
 
 class _MalformedResponse(Exception):
@@ -219,6 +235,35 @@ class HttpRegistry:
             )
             for number, (emails, mobiles) in found.items()
         }
+
+    def external_identities(self, urns: Sequence[str]) -> dict[str, ExternalIdentityContact]:
+        """Contacts of the self-identified users found, keyed by the URN as asked; unknown ones are absent."""
+        wanted: dict[str, list[str]] = {}
+        for urn in dict.fromkeys(urns):
+            identity = external_identity_parse(urn)
+            if identity is not None and identity.kind is IdentityKind.USERNAME:
+                wanted.setdefault(urn.lower(), []).append(urn)
+        if not wanted:
+            return {}
+        asked = sorted(spellings[0] for spellings in wanted.values())
+        body = self._post(EXTERNAL_IDENTITIES_PATH, {"externalIdentities": asked})
+        found: dict[str, ExternalIdentityContact] = {}
+        try:
+            entries = _list(_object(body, "response").get("contactPointsList"), "contactPointsList")
+            for raw in entries:
+                entry = _object(raw, "contact point")
+                answered = _optional_str(entry.get("externalIdentity"), "externalIdentity")
+                mobile = _optional_str(entry.get("mobileNumber"), "mobileNumber")
+                email = _optional_str(entry.get("email"), "email")
+                for urn in wanted.get((answered or "").lower(), []):
+                    found[urn] = ExternalIdentityContact(
+                        external_identity=urn,
+                        mobile_number=registry_mobile_number(mobile),
+                        email_address=registry_email_address(email),
+                    )
+        except _MalformedResponse as exc:
+            raise self._malformed(EXTERNAL_IDENTITIES_PATH, exc) from exc
+        return found
 
     def _names(self, key: str, identifiers: list[str]) -> dict[str, str]:
         """Names of the parties by ``ssn`` or ``orgNo``; parties without a name are absent."""

@@ -13,6 +13,7 @@ from django.core.validators import validate_email
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Lookup, Q
+from django.db.models.functions import Lower
 from django.db.models.sql.compiler import SQLCompiler
 
 from orders.registry.normalise import registry_mobile_number
@@ -133,6 +134,46 @@ class OrganizationContact(models.Model):
             raise ValidationError({"address": exc.messages}) from exc
 
 
+class SelfIdentifiedUser(models.Model):
+    """A person without a national identity number who has an account by username (no reservation)."""
+
+    username = models.CharField(
+        max_length=200, unique=True, help_text="Stored in lower case: usernames are compared without case."
+    )
+    name = models.CharField(max_length=200, blank=True)
+    mobile_number = models.CharField(max_length=32, blank=True, help_text="Stored as E.164 (+4799999999).")
+    email_address = models.EmailField(max_length=320, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        app_label = "orders"
+        verbose_name = "self-identified user"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(mobile_number="") | Q(mobile_number__regex=E164),
+                name="selfidentified_mobile_e164",
+            ),
+            models.CheckConstraint(
+                condition=~Q(username="") & Q(username=Lower("username")),
+                name="selfidentified_username_lower",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.username
+
+    def clean(self) -> None:
+        self.username = self.username.strip().lower()
+        if self.mobile_number.strip():
+            try:
+                self.mobile_number = _normalised_mobile_number(self.mobile_number)
+            except ValidationError as exc:
+                raise ValidationError({"mobile_number": exc.messages}) from exc
+        else:
+            self.mobile_number = ""
+
+
 # The lookups ask for many identifiers at once (see orders.registry.database).
 Person._meta.get_field("national_identity_number").register_lookup(AnyOf)
 Organization._meta.get_field("organization_number").register_lookup(AnyOf)
+SelfIdentifiedUser._meta.get_field("username").register_lookup(AnyOf)

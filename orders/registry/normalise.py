@@ -9,6 +9,7 @@ number written two ways is deduplicated and the SMS gateway always sees one spel
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import phonenumbers
@@ -66,3 +67,22 @@ def unique_email_addresses(raw_addresses: Iterable[str | None]) -> tuple[str, ..
         if address is not None:
             seen.setdefault(address.casefold(), address)
     return tuple(seen.values())
+
+
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
+def email_address_key(address: str) -> str:
+    """What makes two email addresses "the same address" for deduplication: the whole address, trimmed
+    and compared without case (the domain is case-insensitive by definition; mailbox providers treat the
+    local part so too, and the registry already deduplicates an organization's list this way)."""
+    return address.strip().casefold()
+
+
+def mobile_number_key(number: str) -> str:
+    """What makes two mobile numbers "the same number" for deduplication: their E.164 form (``0047…``,
+    ``+47 …`` and an 8-digit Norwegian mobile are all ``+47…``); a number that cannot be placed is
+    compared as written, without whitespace."""
+    if _E164.fullmatch(number):  # the registry's numbers, and most numbers in requests: no parsing
+        return number
+    return registry_mobile_number(number) or "".join(number.split())

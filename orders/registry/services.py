@@ -1,9 +1,11 @@
 """Writes to the contact registry tables: the CSV import behind ``manage.py import_contacts``.
 
 The file has the header ``kind,identifier,name,mobile_numbers,email_addresses,reserved`` (columns in any
-order). ``kind`` is ``person`` or ``organization``; the two address columns hold ``;``-separated lists;
-``reserved`` is ``true`` or ``false`` (empty means false). A person has at most one mobile number and one
-email address; an organization any number of each, and is never reserved.
+order). ``kind`` is ``person``, ``organization`` or ``selfidentified``; the two address columns hold
+``;``-separated lists; ``reserved`` is ``true`` or ``false`` (empty means false). A person has at most one
+mobile number and one email address; an organization any number of each, and is never reserved. A
+self-identified user's identifier is their username (stored in lower case); like a person they have at most
+one of each address, and like an organization they are never reserved.
 
 Every row is validated first and every bad row is reported by its line number; the good rows are then
 written in one transaction: COPY into temporary tables, then ``INSERT … ON CONFLICT DO UPDATE`` (a handful
@@ -28,12 +30,15 @@ from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
-from orders.registry.models import Organization, OrganizationContact, Person
+from orders.registry.models import Organization, OrganizationContact, Person, SelfIdentifiedUser
 from orders.registry.normalise import registry_mobile_number, unique_email_addresses
+from orders.validation import has_control_characters
 
 COLUMNS = ("kind", "identifier", "name", "mobile_numbers", "email_addresses", "reserved")
 MAX_NAME_LENGTH = Person._meta.get_field("name").max_length or 200
 MAX_EMAIL_LENGTH = 320
+MAX_USERNAME_LENGTH = SelfIdentifiedUser._meta.get_field("username").max_length or 200
+KINDS = ("person", "organization", "selfidentified")
 
 FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
 # The demo registry: a few entries showing what the registry can hold, and the persons and organizations
@@ -73,11 +78,20 @@ class OrganizationRow:
     email_addresses: tuple[str, ...]  # deduplicated
 
 
+@dataclass(frozen=True)
+class SelfIdentifiedRow:
+    username: str  # lower case
+    name: str
+    mobile_number: str  # E.164, or "" for none
+    email_address: str  # or "" for none
+
+
 @dataclass
 class ParsedContacts:
     persons: list[PersonRow] = field(default_factory=list)
     organizations: list[OrganizationRow] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    self_identified: list[SelfIdentifiedRow] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -85,6 +99,7 @@ class ContactsImportResult:
     persons: int
     organizations: int
     errors: list[RowError]
+    self_identified: int = 0
 
 
 def _split(value: str) -> list[str]:
@@ -100,19 +115,28 @@ def _records(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
         start = reader.line_num + 1
 
 
-def _parse_row(values: dict[str, str], problems: list[str]) -> PersonRow | OrganizationRow | None:
+def _parse_row(
+    values: dict[str, str], problems: list[str]
+) -> PersonRow | OrganizationRow | SelfIdentifiedRow | None:
     kind = values["kind"].strip().lower()
     identifier = values["identifier"].strip()
     name = values["name"].strip()
     reserved_text = values["reserved"].strip().lower()
 
-    if kind not in ("person", "organization"):
-        problems.append(f"kind must be 'person' or 'organization', not {values['kind']!r}")
+    if kind not in KINDS:
+        problems.append(f"kind must be 'person', 'organization' or 'selfidentified', not {values['kind']!r}")
         return None
-    digits = 11 if kind == "person" else 9
-    if not (len(identifier) == digits and identifier.isascii() and identifier.isdigit()):
-        what = "national identity number" if kind == "person" else "organization number"
-        problems.append(f"the {what} must be exactly {digits} digits, not {identifier!r}")
+    if kind == "selfidentified":
+        identifier = identifier.lower()
+        if not identifier or len(identifier) > MAX_USERNAME_LENGTH or has_control_characters(identifier):
+            problems.append(
+                f"the username must be 1 to {MAX_USERNAME_LENGTH} characters without control characters"
+            )
+    else:
+        digits = 11 if kind == "person" else 9
+        if not (len(identifier) == digits and identifier.isascii() and identifier.isdigit()):
+            what = "national identity number" if kind == "person" else "organization number"
+            problems.append(f"the {what} must be exactly {digits} digits, not {identifier!r}")
     if len(name) > MAX_NAME_LENGTH:
         problems.append(f"the name is longer than {MAX_NAME_LENGTH} characters")
     if reserved_text not in ("true", "false", ""):
@@ -140,13 +164,23 @@ def _parse_row(values: dict[str, str], problems: list[str]) -> PersonRow | Organ
     # Both lists are already normalised and valid: deduplicate them without parsing the numbers again.
     mobiles = list(dict.fromkeys(mobiles))
     emails = list(unique_email_addresses(emails))
-    if kind == "person":
+    if kind in ("person", "selfidentified"):
+        who = "a person" if kind == "person" else "a self-identified user"
         if len(mobiles) > 1:
-            problems.append(f"a person has at most one mobile number, this row has {len(mobiles)}")
+            problems.append(f"{who} has at most one mobile number, this row has {len(mobiles)}")
         if len(emails) > 1:
-            problems.append(f"a person has at most one email address, this row has {len(emails)}")
+            problems.append(f"{who} has at most one email address, this row has {len(emails)}")
+        if kind == "selfidentified" and reserved:
+            problems.append("a self-identified user cannot be reserved against digital contact")
         if problems:
             return None
+        if kind == "selfidentified":
+            return SelfIdentifiedRow(
+                username=identifier,
+                name=name,
+                mobile_number=mobiles[0] if mobiles else "",
+                email_address=emails[0] if emails else "",
+            )
         return PersonRow(
             national_identity_number=identifier,
             name=name,
@@ -198,6 +232,8 @@ def contacts_parse(*, lines: Iterable[str]) -> ParsedContacts:
         # A second row for the same entry is almost certainly a mistake in the file; the first one wins.
         if isinstance(row, PersonRow):
             key = ("person", row.national_identity_number)
+        elif isinstance(row, SelfIdentifiedRow):
+            key = ("self-identified user", row.username)
         else:
             key = ("organization", row.organization_number)
         if key in first_line:
@@ -206,6 +242,8 @@ def contacts_parse(*, lines: Iterable[str]) -> ParsedContacts:
         first_line[key] = line
         if isinstance(row, PersonRow):
             parsed.persons.append(row)
+        elif isinstance(row, SelfIdentifiedRow):
+            parsed.self_identified.append(row)
         else:
             parsed.organizations.append(row)
     return parsed
@@ -249,6 +287,31 @@ def _persons_upsert(cursor: CursorWrapper, rows: list[PersonRow]) -> None:
         [timezone.now()],
     )
     cursor.execute("DROP TABLE import_person")
+
+
+def _self_identified_upsert(cursor: CursorWrapper, rows: list[SelfIdentifiedRow]) -> None:
+    if not rows:
+        return
+    table = SelfIdentifiedUser._meta.db_table
+    _copy_into_temporary_table(
+        cursor,
+        "import_self_identified",
+        "username text, name text, mobile_number text, email_address text",
+        ((row.username, row.name, row.mobile_number, row.email_address) for row in rows),
+    )
+    cursor.execute(
+        f"""
+        INSERT INTO {table} (username, name, mobile_number, email_address, updated_at)
+        SELECT username, name, mobile_number, email_address, %s FROM import_self_identified
+        ON CONFLICT (username) DO UPDATE SET
+            name = EXCLUDED.name,
+            mobile_number = EXCLUDED.mobile_number,
+            email_address = EXCLUDED.email_address,
+            updated_at = EXCLUDED.updated_at
+        """,
+        [timezone.now()],
+    )
+    cursor.execute("DROP TABLE import_self_identified")
 
 
 def _organization_addresses(rows: list[OrganizationRow]) -> Iterator[tuple[str, str, str]]:
@@ -315,8 +378,12 @@ def contacts_import(*, lines: Iterable[str], dry_run: bool = False) -> ContactsI
         with transaction.atomic(), connection.cursor() as cursor:
             _persons_upsert(cursor, parsed.persons)
             _organizations_upsert(cursor, parsed.organizations)
+            _self_identified_upsert(cursor, parsed.self_identified)
     return ContactsImportResult(
-        persons=len(parsed.persons), organizations=len(parsed.organizations), errors=parsed.errors
+        persons=len(parsed.persons),
+        organizations=len(parsed.organizations),
+        errors=parsed.errors,
+        self_identified=len(parsed.self_identified),
     )
 
 
@@ -338,7 +405,7 @@ def demo_contacts_import(*, if_empty: bool = False, dry_run: bool = False) -> De
     """
     if settings.NOTIFICATIONS_REGISTRY_BACKEND == "http":
         return DemoContactsImport(None, "the contact registry is an external register (http backend)")
-    persons = organizations = 0
+    persons = organizations = self_identified = 0
     errors: list[RowError] = []
     with transaction.atomic():
         if if_empty:
@@ -355,7 +422,10 @@ def demo_contacts_import(*, if_empty: bool = False, dry_run: bool = False) -> De
                 result = contacts_import(lines=file, dry_run=dry_run)
             persons += result.persons
             organizations += result.organizations
+            self_identified += result.self_identified
             errors += [RowError(error.line, f"{error.message} (in {path.name})") for error in result.errors]
     return DemoContactsImport(
-        ContactsImportResult(persons=persons, organizations=organizations, errors=errors)
+        ContactsImportResult(
+            persons=persons, organizations=organizations, errors=errors, self_identified=self_identified
+        )
     )

@@ -16,7 +16,7 @@ from django.utils import timezone
 from dispatch.services.processing import order_process, orders_process_due
 from notifications_project.celery import app as celery_app
 from orders.models import NotificationChannel, Order, OrderStatus, Recipient, SmsNotification
-from orders.registry.http import NAMES_PATH, ORGANIZATIONS_PATH, PERSONS_PATH
+from orders.registry.http import EXTERNAL_IDENTITIES_PATH, NAMES_PATH, ORGANIZATIONS_PATH, PERSONS_PATH
 from tests.factories import OrderFactory, SmsTemplateFactory
 
 pytestmark = pytest.mark.django_db
@@ -52,6 +52,14 @@ class Register:
             }
         if path == PERSONS_PATH:
             return {"contactPointsList": []}
+        if path == EXTERNAL_IDENTITIES_PATH:
+            return {
+                "contactPointsList": [
+                    {"externalIdentity": urn, "email": None, "mobileNumber": "004799999993"}
+                    for urn in body["externalIdentities"]
+                    if urn.endswith(":ola")
+                ]
+            }
         raise AssertionError(path)
 
 
@@ -210,3 +218,29 @@ def test_registry_timeout_is_an_outage_not_a_failure(register, settings, monkeyp
 
     assert result.status == OrderStatus.PROCESSING
     assert "registry is unavailable" in result.processing_note
+
+
+def test_self_identified_users_from_the_http_registry_get_sms_and_an_unknown_one_is_not_identified(register):
+    order = OrderFactory(
+        requested_send_time=timezone.now(),
+        notification_channel=NotificationChannel.SMS,
+        sms_template=SmsTemplateFactory(body="Hei $recipientName$"),
+    )
+    Recipient.objects.create(
+        order=order, position=0, external_identity="urn:altinn:person:legacy-selfidentified:ola"
+    )
+    Recipient.objects.create(
+        order=order, position=1, external_identity="urn:altinn:person:legacy-selfidentified:nobody"
+    )
+
+    order_process(order_id=order.id)
+
+    rows = sorted(
+        SmsNotification.objects.filter(order=order).values_list(
+            "recipient_position", "mobile_number", "status"
+        )
+    )
+    assert rows == [(0, "+4799999993", "New"), (1, "", "Failed_RecipientNotIdentified")]
+    assert [path for path, _ in register.requests] == [EXTERNAL_IDENTITIES_PATH]
+    # No name to put in: the keyword stays as written, as for any recipient without NIN or orgno.
+    assert SmsNotification.objects.get(order=order, recipient_position=0).body is None

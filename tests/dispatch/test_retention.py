@@ -214,3 +214,38 @@ def test_attempts_of_deleted_orders_are_purged_by_age(settings) -> None:
     assert summary.orphan_attempts == 1
     assert (old_orphan.error, old_orphan.raw_response) == ("", "")
     assert "+4799999999" in new_orphan.error
+
+
+def test_purge_removes_an_external_identity_and_the_address_it_holds(
+    api_client, tasks_run_inline, django_capture_on_commit_callbacks, settings
+) -> None:
+    settings.NOTIFICATIONS_RETENTION_DAYS = 30
+    urn = "urn:altinn:person:idporten-email:per.hemmelig@example.no"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client.post(
+            f"{API}/future/orders",
+            {
+                "idempotencyId": "retention-1",
+                "recipient": {
+                    "recipientExternalIdentity": {
+                        "externalIdentity": urn,
+                        "channelSchema": "Email",
+                        "emailSettings": {"subject": "Hei", "body": "Hei"},
+                    }
+                },
+            },
+            format="json",
+        )
+    assert response.status_code == 201, response.content
+    with (
+        time_machine.travel(timezone.now() + timedelta(seconds=5), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert sandbox_reports_deliver() == 1
+
+    with time_machine.travel(timezone.now() + timedelta(days=31), tick=False):
+        assert notification_content_purge().orders == 1
+
+    assert Recipient.objects.get().external_identity is None
+    dump = repr(list(Recipient.objects.values())) + repr(list(EmailNotification.objects.values()))
+    assert "hemmelig" not in dump

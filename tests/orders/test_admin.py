@@ -300,3 +300,13 @@ def test_ensure_groups_is_idempotent_and_resets_permissions_changed_by_hand(grou
     } <= operator_perms
     assert support_perms < operator_perms
     assert Group.objects.filter(name__in=["support", "operator"]).count() == 2
+
+
+def test_order_page_shows_a_recipient_by_external_identity(support_client):
+    order = OrderFactory(status=OrderStatus.PROCESSED)
+    RecipientFactory(
+        order=order, mobile_number=None, external_identity="urn:altinn:person:legacy-selfidentified:ola"
+    )
+    page = support_client.get(order_url(order)).content.decode()
+    assert "External identity" in page
+    assert "urn:altinn:person:legacy-selfidentified:ola" in page

@@ -80,6 +80,33 @@ ORDER_CHAIN_REQUESTS = [
             },
         },
     ),
+    OpenApiExample(
+        "External identities",
+        summary="SMS to a self-identified user (by username), an email reminder to an ID-porten email login",
+        request_only=True,
+        value={
+            "idempotencyId": "si-notice-3",
+            "recipient": {
+                "recipientExternalIdentity": {
+                    "externalIdentity": "urn:altinn:person:legacy-selfidentified:demo.selvidentifisert",
+                    "channelSchema": "Sms",
+                    "smsSettings": {"body": "Du har en ny melding i Altinn."},
+                }
+            },
+            "reminders": [
+                {
+                    "delayDays": 3,
+                    "recipient": {
+                        "recipientExternalIdentity": {
+                            "externalIdentity": "urn:altinn:person:idporten-email:ola@example.no",
+                            "channelSchema": "Email",
+                            "emailSettings": {"subject": "Påminnelse", "body": "Husk meldingen."},
+                        }
+                    },
+                }
+            ],
+        },
+    ),
 ]
 
 ORDER_CHAIN_RECEIPTS = [

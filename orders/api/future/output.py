@@ -14,6 +14,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from orders.api.output import API_PATH, SMS_PART_COUNT_HELP
+from orders.api.output.notifications import SERVED_RECIPIENTS_HELP, ServedRecipientSerializer
 from orders.models import (
     EmailNotification,
     EmailStatus,
@@ -171,6 +172,7 @@ class ManifestRecipientSerializer(serializers.Serializer[Any]):
     )
     status = serializers.ChoiceField(NOTIFICATION_LIFECYCLE)
     lastUpdate = serializers.DateTimeField()
+    servedRecipients = ServedRecipientSerializer(many=True, required=False, help_text=SERVED_RECIPIENTS_HELP)
 
 
 class DeliveryManifestSerializer(serializers.Serializer[Any]):
@@ -186,14 +188,20 @@ class DeliveryManifestSerializer(serializers.Serializer[Any]):
     )
 
 
-def _manifest_recipient(kind: str, destination: str, status: str, last_update: datetime) -> dict[str, Any]:
+def _manifest_recipient(kind: str, notification: EmailNotification | SmsNotification) -> dict[str, Any]:
+    destination = (
+        notification.to_address
+        if isinstance(notification, EmailNotification)
+        else (notification.mobile_number)
+    )
     # "type" first: it is the reference's JSON polymorphism discriminator.
     return _without_nulls(
         {
             "type": kind,
             "destination": destination or None,
-            "status": notification_lifecycle("Sms" if kind == SMS_TYPE else "Email", status),
-            "lastUpdate": _timestamp(last_update),
+            "status": notification_lifecycle("Sms" if kind == SMS_TYPE else "Email", notification.status),
+            "lastUpdate": _timestamp(notification.status_changed_at),
+            "servedRecipients": getattr(notification, "served_recipients", None),
         }
     )
 
@@ -202,10 +210,8 @@ def delivery_manifest(
     order: Order, emails: list[EmailNotification], sms: list[SmsNotification]
 ) -> dict[str, Any]:
     """The manifest of one shipment (built directly: an order can have 100,000 notifications)."""
-    recipients = [
-        _manifest_recipient(EMAIL_TYPE, n.to_address, n.status, n.status_changed_at) for n in emails
-    ]
-    recipients += [_manifest_recipient(SMS_TYPE, n.mobile_number, n.status, n.status_changed_at) for n in sms]
+    recipients = [_manifest_recipient(EMAIL_TYPE, n) for n in emails]
+    recipients += [_manifest_recipient(SMS_TYPE, n) for n in sms]
     return _without_nulls(
         {
             "shipmentId": str(order.id),

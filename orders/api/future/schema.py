@@ -56,17 +56,17 @@ future_orders_schema = extend_schema_methods(
         summary="Register an order chain: a notification and its reminders",
         description="Registers one notification to one recipient and, optionally, reminders: each an "
         "order of its own, sent `delayDays` after the main notification's send time (or at its own "
-        "`requestedSendTime`) unless its own `conditionEndpoint` says no. Persons and organizations are "
-        "looked up in the contact registry first: if any recipient, of the notification or of a "
-        "reminder, has no contact information for its channel, nothing is stored and the answer is 422 "
-        "NOT-00001 (a reserved person is accepted; it gets a Failed_RecipientReserved notification unless "
-        "ignoreReservation).\n\n"
+        "`requestedSendTime`) unless its own `conditionEndpoint` says no. Persons, organizations and "
+        "self-identified users are looked up in the contact registry first: if any recipient, of the "
+        "notification or of a reminder, has no contact information for its channel, nothing is stored "
+        "and the answer is 422 NOT-00001 (a reserved person is accepted; it gets a "
+        "Failed_RecipientReserved notification unless ignoreReservation).\n\n"
         "Repeating a request with the same `idempotencyId` returns the first receipt with 200, whatever "
         "the new body says; this holds for as long as the chain exists.\n\n"
         "Differences from the service this one replaces: the `Location` header points at a resource "
         "that exists (GET /future/orders/chain/{id}); concurrent duplicates get the winner's receipt "
         "(the reference answered 500); a contact registry outage is a 503 NOT-00004 (the 422 check cannot "
-        "be made); recipients by external identity are refused (no register of them here); "
+        "be made); an ID-porten email identity is sent to the address in its URN without a lookup; "
         "`useStaleContactInformation` is accepted but changes nothing; each shipment's receipt includes "
         "`smsPartCount` when it has an SMS text; errors are keyed by JSON path.",
         tags=["Order chains"],

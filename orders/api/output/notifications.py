@@ -54,6 +54,21 @@ class SmsNotificationRecipientSerializer(serializers.Serializer[Any]):
     mobileNumber = serializers.CharField(required=False)
 
 
+class ServedRecipientSerializer(serializers.Serializer[Any]):
+    organizationNumber = serializers.CharField(required=False)
+    nationalIdentityNumber = serializers.CharField(required=False)
+    externalIdentity = serializers.CharField(required=False)
+    emailAddress = serializers.CharField(required=False)
+    mobileNumber = serializers.CharField(required=False)
+
+
+SERVED_RECIPIENTS_HELP = (
+    "Only when this notification serves more than one recipient of the order (the same address reached "
+    "through several recipients gets one notification): every recipient it serves, as registered, in "
+    "recipient order."
+)
+
+
 def _notification(
     row: EmailNotification | SmsNotification,
     address_key: str,
@@ -67,7 +82,7 @@ def _notification(
         # Empty for a reserved or unidentified recipient: then the key is left out.
         address_key: address or None,
     }
-    return {
+    body: dict[str, Any] = {
         "id": str(row.id),
         "succeeded": succeeded,
         "recipient": {key: value for key, value in recipient.items() if value is not None},
@@ -77,6 +92,10 @@ def _notification(
             "lastUpdate": timestamp(row.status_changed_at),
         },
     }
+    served = getattr(row, "served_recipients", None)
+    if served:
+        body["servedRecipients"] = served
+    return body
 
 
 class EmailNotificationWithResultSerializer(serializers.Serializer[EmailNotification]):
@@ -84,6 +103,7 @@ class EmailNotificationWithResultSerializer(serializers.Serializer[EmailNotifica
     succeeded = serializers.BooleanField(help_text="Succeeded or Delivered.")
     recipient = EmailNotificationRecipientSerializer()
     sendStatus = EmailSendStatusSerializer()
+    servedRecipients = ServedRecipientSerializer(many=True, required=False, help_text=SERVED_RECIPIENTS_HELP)
 
     def to_representation(self, instance: EmailNotification) -> dict[str, Any]:
         return _notification(
@@ -100,6 +120,7 @@ class SmsNotificationWithResultSerializer(serializers.Serializer[SmsNotification
     succeeded = serializers.BooleanField(help_text="Accepted or Delivered.")
     recipient = SmsNotificationRecipientSerializer()
     sendStatus = SmsSendStatusSerializer()
+    servedRecipients = ServedRecipientSerializer(many=True, required=False, help_text=SERVED_RECIPIENTS_HELP)
 
     def to_representation(self, instance: SmsNotification) -> dict[str, Any]:
         return _notification(

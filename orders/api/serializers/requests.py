@@ -115,8 +115,8 @@ class OrderRequestBaseSerializer(CollectingSerializer):
     statusCallbackUrl = StatusCallbackUrlField(
         source="status_callback_url",
         help_text="An absolute https URL. Each final notification status and the order's completion are "
-        "POSTed there as JSON, signed with HMAC-SHA256 in the X-Notifications-Signature header (see the "
-        "README's Status callbacks); retried with backoff for up to 24 hours.",
+        "POSTed there as JSON, signed with HMAC-SHA256 in the X-Notifications-Signature header (see "
+        "the pipeline docs' Status callbacks); retried with backoff for up to 24 hours.",
     )
     recipients = RecipientsField(help_text="One or more recipients.")
     ignoreReservation = StrictBooleanField(

@@ -1,4 +1,5 @@
-"""Load persons and organizations into the contact registry: `manage.py import_contacts FILE`.
+"""Load persons, organizations and self-identified users into the contact registry:
+`manage.py import_contacts FILE`.
 
 ``manage.py import_contacts --demo`` loads the bundled demo registry instead (with ``--if-empty`` only
 into empty registry tables: the embedded default runs this at every start).
@@ -79,7 +80,9 @@ class Command(BaseCommand):
         verb = "Valid" if dry_run else "Imported"
         self.stdout.write(
             f"{verb}{f' {what}' if what else ''}: {result.persons} person(s), "
-            f"{result.organizations} organization(s); {len(result.errors)} row(s) rejected."
+            f"{result.organizations} organization(s)"
+            + (f", {result.self_identified} self-identified user(s)" if result.self_identified else "")
+            + f"; {len(result.errors)} row(s) rejected."
         )
         if result.errors:
             raise CommandError(f"{len(result.errors)} row(s) rejected; see the lines above.")

@@ -548,11 +548,7 @@ def _without(body: dict[str, Any], key: str) -> dict[str, Any]:
         ),
         (
             chain({"recipientExternalIdentity": {"externalIdentity": "urn:altinn:username:ola"}}),
-            {
-                "recipient.recipientExternalIdentity": [
-                    "Recipients given by external identity are not supported by this service."
-                ]
-            },
+            {"recipient.recipientExternalIdentity.channelSchema": ["This field is required."]},
         ),
         (
             chain(reminders=[{"recipient": sms_recipient()}]),

@@ -17,7 +17,9 @@ pytestmark = pytest.mark.django_db
 
 # What the embedded default runs at start-up.
 LAUNCHER_ARGS = ("--demo", "--if-empty")
-IMPORTED = "Imported demo contacts: 5 person(s), 3 organization(s); 0 row(s) rejected."
+IMPORTED = (
+    "Imported demo contacts: 5 person(s), 3 organization(s), 1 self-identified user(s); 0 row(s) rejected."
+)
 
 
 def _run(*args: str, verbosity: int = 1) -> tuple[str, str]:
@@ -138,7 +140,9 @@ def test_nothing_is_imported_when_the_registry_is_an_external_register(settings:
 def test_dry_run_validates_the_demo_files_and_imports_nothing() -> None:
     out, _ = _run(*LAUNCHER_ARGS, "--dry-run")
 
-    assert out.strip() == "Valid demo contacts: 5 person(s), 3 organization(s); 0 row(s) rejected."
+    assert out.strip() == (
+        "Valid demo contacts: 5 person(s), 3 organization(s), 1 self-identified user(s); 0 row(s) rejected."
+    )
     assert not Person.objects.exists()
 
 

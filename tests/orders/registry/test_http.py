@@ -14,8 +14,19 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from orders.registry import get_registry
-from orders.registry.base import OrganizationContacts, PersonContact, RegistryUnavailable
-from orders.registry.http import NAMES_PATH, ORGANIZATIONS_PATH, PERSONS_PATH, HttpRegistry
+from orders.registry.base import (
+    ExternalIdentityContact,
+    OrganizationContacts,
+    PersonContact,
+    RegistryUnavailable,
+)
+from orders.registry.http import (
+    EXTERNAL_IDENTITIES_PATH,
+    NAMES_PATH,
+    ORGANIZATIONS_PATH,
+    PERSONS_PATH,
+    HttpRegistry,
+)
 
 PREFIX = "/profile/api/v1/"
 
@@ -31,6 +42,8 @@ class FakeRegister:
     persons: dict[str, dict[str, Any]] = field(default_factory=dict)
     organizations: dict[str, dict[str, Any]] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)
+    # Self-identified users by external identity, answered case-insensitively as Profile does.
+    identities: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[tuple[str, Any, dict[str, str]]] = field(default_factory=list)
     broken: dict[str, Responder] = field(default_factory=dict)
     release: threading.Event = field(default_factory=threading.Event)
@@ -42,6 +55,13 @@ class FakeRegister:
         if path == ORGANIZATIONS_PATH:
             numbers = body["organizationNumbers"]
             return {"contactPointsList": [self.organizations[n] for n in numbers if n in self.organizations]}
+        if path == EXTERNAL_IDENTITIES_PATH:
+            known = {urn.lower(): entry for urn, entry in self.identities.items()}
+            return {
+                "contactPointsList": [
+                    known[u.lower()] for u in body["externalIdentities"] if u.lower() in known
+                ]
+            }
         if path == NAMES_PATH:
             found = []
             for party in body["parties"]:
@@ -336,3 +356,68 @@ def test_an_unreachable_register_raises_registry_unavailable() -> None:
             registry.organizations(["987654321"])
     finally:
         registry.close()
+
+
+# --- Self-identified users (users/contactpoint/lookupsi) --------------------------------------------
+
+SI = "urn:altinn:person:legacy-selfidentified:"
+
+
+def test_external_identities_sends_only_username_urns_and_matches_the_answer_without_case(
+    register: FakeRegister, registry: HttpRegistry
+) -> None:
+    register.identities[f"{SI}Ola"] = {
+        "externalIdentity": f"{SI}ola",  # the register's own spelling
+        "email": " ola@example.no ",
+        "mobileNumber": "99315000",
+    }
+    register.identities[f"{SI}kari"] = {"externalIdentity": f"{SI}kari", "email": None, "mobileNumber": None}
+
+    found = registry.external_identities(
+        [
+            f"{SI}Ola",
+            f"{SI}kari",
+            f"{SI}unknown",
+            "urn:altinn:person:idporten-email:per@example.no",
+            f"{SI}Ola",
+        ]
+    )
+
+    assert found == {
+        f"{SI}Ola": ExternalIdentityContact(
+            f"{SI}Ola", mobile_number="+4799315000", email_address="ola@example.no"
+        ),
+        f"{SI}kari": ExternalIdentityContact(f"{SI}kari", mobile_number=None, email_address=None),
+    }
+    # One request, each username URN once; the ID-porten email URN carries its address and is not sent.
+    assert [(path, body) for path, body, _ in register.requests] == [
+        (EXTERNAL_IDENTITIES_PATH, {"externalIdentities": sorted([f"{SI}Ola", f"{SI}kari", f"{SI}unknown"])})
+    ]
+
+
+def test_external_identities_without_username_urns_asks_nothing(
+    register: FakeRegister, registry: HttpRegistry
+) -> None:
+    assert registry.external_identities(["urn:altinn:person:idporten-email:per@example.no"]) == {}
+    assert registry.external_identities([]) == {}
+    assert register.requests == []
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [b"[]", b'{"contactPointsList": {}}', b'{"contactPointsList": [{"externalIdentity": 5}]}', b"not json"],
+)
+def test_external_identities_malformed_answer_is_registry_unavailable(
+    register: FakeRegister, registry: HttpRegistry, answer: bytes
+) -> None:
+    register.broken[EXTERNAL_IDENTITIES_PATH] = lambda handler: _send(handler, 200, answer)
+    with pytest.raises(RegistryUnavailable):
+        registry.external_identities([f"{SI}ola"])
+
+
+def test_external_identities_server_error_is_registry_unavailable(
+    register: FakeRegister, registry: HttpRegistry
+) -> None:
+    register.broken[EXTERNAL_IDENTITIES_PATH] = lambda handler: _send(handler, 503, b"{}")
+    with pytest.raises(RegistryUnavailable):
+        registry.external_identities([f"{SI}ola"])

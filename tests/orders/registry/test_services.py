@@ -84,7 +84,10 @@ def test_import_is_a_handful_of_statements_however_many_rows(django_assert_max_n
 @pytest.mark.parametrize(
     ("row", "message"),
     [
-        ("company,987654321,X,,,false", "kind must be 'person' or 'organization', not 'company'"),
+        (
+            "company,987654321,X,,,false",
+            "kind must be 'person', 'organization' or 'selfidentified', not 'company'",
+        ),
         ("person,0101701234,X,,,false", "the national identity number must be exactly 11 digits"),
         ("person,0101701234a,X,,,false", "the national identity number must be exactly 11 digits"),
         ("organization,98765432,X,,,false", "the organization number must be exactly 9 digits"),

@@ -51,8 +51,6 @@ MSG_SMS_POLICY = "SMS only supports send time daytime and anytime"
 MSG_REMINDER_TIME = "Either DelayDays or RequestedSendTime must be defined, but not both."
 MSG_DELAY_DAYS = "DelayDays must be greater than or equal to 1 day."
 MSG_TIME_TO_LIVE = "Time-to-live must be between 60 and 172800 seconds (48 hours)."
-# Ours: this service has no register of external identities to look them up in.
-MSG_EXTERNAL_IDENTITY = "Recipients given by external identity are not supported by this service."
 MSG_NOT_AN_INTEGER = "Must be a whole number."
 
 RESOURCE_PREFIX = "urn:altinn:resource:"

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from orders import validation
@@ -25,7 +25,6 @@ from orders.api.future.serializers.fields import (
     MSG_EMAIL_BODY_EMPTY,
     MSG_EMAIL_SETTINGS_REQUIRED,
     MSG_EMAIL_SUBJECT_EMPTY,
-    MSG_EXTERNAL_IDENTITY,
     MSG_ONE_RECIPIENT,
     MSG_ORGNO_EMPTY,
     MSG_PREFERRED_SETTINGS_REQUIRED,
@@ -46,7 +45,12 @@ from orders.api.future.serializers.fields import (
 from orders.api.serializers import CHANNEL_VALUES, CONTENT_TYPE_VALUES
 from orders.api.serializers.base import CollectingSerializer, limit_length, max_length_of
 from orders.api.serializers.stored import StoredEmailFields, StoredSmsFields
-from orders.models import NotificationChannel, Order, SendingTimePolicy
+from orders.models import NotificationChannel, Order, Recipient, SendingTimePolicy
+from orders.registry.urns import (
+    MSG_EXTERNAL_IDENTITY_EMPTY,
+    MSG_EXTERNAL_IDENTITY_FORMAT,
+    external_identity_parse,
+)
 from orders.services import RecipientData
 from templates.models import EmailTemplate, SmsTemplate
 from templates.records import EmailTemplateData, SmsTemplateData
@@ -346,16 +350,28 @@ class RecipientSmsSerializer(CollectingSerializer):
         }
 
 
-@extend_schema_field(
-    {
-        "type": "object",
-        "description": "Recipients by external identity (a URN) are not supported by this service: "
-        "sending one is a 400.",
-    }
-)
-class _UnsupportedField(serializers.Field[Any, Any, Any, Any]):
-    def to_internal_value(self, data: Any) -> Any:
-        raise serializers.ValidationError(MSG_EXTERNAL_IDENTITY)
+class RecipientExternalIdentitySerializer(_IdentifiedRecipientSerializer):
+    """A person by external identity: an ID-porten email login or a self-identified user's username."""
+
+    externalIdentity = RequiredTextField(
+        message=MSG_EXTERNAL_IDENTITY_EMPTY,
+        max_length=max_length_of(Recipient, "external_identity"),
+        help_text="urn:altinn:person:idporten-email:{email} (sent to that address) or "
+        "urn:altinn:person:legacy-selfidentified:{username} (looked up in the contact registry; "
+        "urn:altinn:username:{username} and urn:altinn:party:username:{username} are the same kind).",
+    )
+
+    def validate_externalIdentity(self, value: str) -> str:
+        if external_identity_parse(value) is None:
+            raise serializers.ValidationError(MSG_EXTERNAL_IDENTITY_FORMAT)
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return self.shipment(
+            attrs,
+            RecipientData(external_identity=attrs["externalIdentity"]),
+            "recipientExternalIdentity.externalIdentity",
+        )
 
 
 _RECIPIENT_KINDS = (
@@ -368,13 +384,14 @@ _RECIPIENT_KINDS = (
 
 
 class NotificationRecipientSerializer(CollectingSerializer):
-    """Exactly one recipient: an email address, a mobile number, a person or an organization."""
+    """Exactly one recipient: an email address, a mobile number, a person, an organization or an external
+    identity."""
 
     recipientEmail = RecipientEmailSerializer(required=False, allow_null=True)
     recipientSms = RecipientSmsSerializer(required=False, allow_null=True)
     recipientPerson = RecipientPersonSerializer(required=False, allow_null=True)
     recipientOrganization = RecipientOrganizationSerializer(required=False, allow_null=True)
-    recipientExternalIdentity = _UnsupportedField(required=False, allow_null=True)
+    recipientExternalIdentity = RecipientExternalIdentitySerializer(required=False, allow_null=True)
 
     def cross_field_errors(self, data: Mapping[str, Any]) -> dict[str, list[str]]:
         given = [kind for kind in _RECIPIENT_KINDS if data.get(kind) is not None]
