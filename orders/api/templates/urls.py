@@ -18,7 +18,7 @@ urlpatterns: list[URLPattern] = [
         "templates/<str:id>/versions", TemplateViewSet.as_view({"get": "versions"}), name="template-versions"
     ),
     path(
-        "templates/<str:id>/versions/<str:number>",
+        "templates/<str:id>/versions/<int:number>",
         TemplateViewSet.as_view({"get": "version"}),
         name="template-version",
     ),

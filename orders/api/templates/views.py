@@ -130,9 +130,9 @@ class TemplateViewSet(ApiViewSet):
             return _not_found()
         return Response(TemplateVersionListSerializer({"count": len(versions), "versions": versions}).data)
 
-    def version(self, request: Request, id: str, number: str) -> Response:
+    def version(self, request: Request, id: str, number: int) -> Response:
         """One version of the template."""
-        found = _version_or_404(request, id, _version_number(number, "number"))
+        found = _version_or_404(request, id, number)
         if isinstance(found, Response):
             return found
         return Response(TemplateSerializer(found).data)
