@@ -62,7 +62,7 @@ _TEMPLATE_TEXT = (
 )
 
 templates_schema = extend_schema_methods(
-    list=extend_schema(
+    list_templates=extend_schema(
         operation_id="templates_list",
         summary="List the caller's templates",
         description="The current version of each of the caller's templates, newest first; archived "

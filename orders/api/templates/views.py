@@ -76,7 +76,7 @@ def _version_or_404(request: Request, id: str, version: int | None) -> StoredTem
 class TemplateViewSet(ApiViewSet):
     """Stored email and SMS templates of the caller, each change a new version."""
 
-    def list(self, request: Request) -> Response:
+    def list_templates(self, request: Request) -> Response:
         """The caller's templates (their current versions), newest first."""
         templates = template_list(creator=creator_of(request))
         return Response(TemplateListSerializer({"count": len(templates), "templates": templates}).data)
