@@ -8,7 +8,11 @@ from django.urls import URLPattern, path
 from orders.api.templates.views import TemplateViewSet
 
 urlpatterns: list[URLPattern] = [
-    path("templates", TemplateViewSet.as_view({"get": "list_templates", "post": "create"}), name="template-list"),
+    path(
+        "templates",
+        TemplateViewSet.as_view({"get": "list_templates", "post": "create"}),
+        name="template-list",
+    ),
     path(
         "templates/<str:id>",
         TemplateViewSet.as_view({"get": "retrieve", "put": "update", "delete": "destroy"}),
