@@ -19,12 +19,14 @@ class EmailTemplateData:
     body: str
     content_type: str = "Plain"
     from_address: str | None = None
+    stored_version_id: int | None = None  # the stored template version the texts were rendered from
 
 
 @dataclass(frozen=True)
 class SmsTemplateData:
     body: str
     sender_number: str | None = None
+    stored_version_id: int | None = None
 
 
 def email_template_create(template: EmailTemplateData) -> EmailTemplate:
@@ -33,6 +35,7 @@ def email_template_create(template: EmailTemplateData) -> EmailTemplate:
         subject=template.subject,
         body=template.body,
         content_type=template.content_type,
+        stored_version_id=template.stored_version_id,
     )
 
 
@@ -40,4 +43,5 @@ def sms_template_create(template: SmsTemplateData) -> SmsTemplate:
     return SmsTemplate.objects.create(
         sender_number=template.sender_number or settings.NOTIFICATIONS_DEFAULT_SMS_SENDER,
         body=template.body,
+        stored_version_id=template.stored_version_id,
     )

@@ -89,3 +89,13 @@ def sms_length(text: str) -> SmsLength:
 def sms_part_count(text: str) -> int:
     """How many parts ``text`` is sent as (what the gateway bills)."""
     return sms_length(text).parts
+
+
+def sms_characters_left(length: SmsLength) -> int:
+    """Units left in the last part before the text needs one more part (escape and surrogate pairs that
+    would straddle a part boundary are not accounted for)."""
+    if length.parts == 1:
+        single = GSM7_SINGLE_SEPTETS if length.encoding is SmsEncoding.GSM7 else UCS2_SINGLE_UNITS
+        return single - length.units
+    per_part = GSM7_PART_SEPTETS if length.encoding is SmsEncoding.GSM7 else UCS2_PART_UNITS
+    return max(length.parts * per_part - length.units, 0)

@@ -26,7 +26,7 @@ class InstantOrderViewSet(FutureViewSet):
 
     def _instant(self, request: Request, serializer_class: type[serializers.Serializer[Any]]) -> Response:
         data = request_body(request)
-        serializer = serializer_class(data=data)
+        serializer = serializer_class(data=data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         receipt = instant_order_send(creator=creator_of(request), raw=data, **serializer.validated_data)
         return receipt_response(receipt)

@@ -34,6 +34,16 @@ SMS_ORDER_REQUESTS = [
             "recipients": [{"organizationNumber": "311000179"}],
         },
     ),
+    OpenApiExample(
+        "Stored template",
+        summary="An SMS from a stored template, with its personalisation",
+        request_only=True,
+        value={
+            "templateId": "0b8f3c1e-5d6a-4f7b-9c2d-3e4f5a6b7c8d",
+            "personalisation": {"year": "2029", "dueDate": "30 April"},
+            "recipients": [{"organizationNumber": "311000179"}],
+        },
+    ),
 ]
 
 EMAIL_ORDER_REQUESTS = [

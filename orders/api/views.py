@@ -68,7 +68,7 @@ TEMPLATE_PATHS: dict[type[OrderRequestBaseSerializer], TemplatePaths] = {
 
 def _register(request: Request, serializer_class: type[OrderRequestBaseSerializer]) -> Response:
     data = json_body(request, what="order")
-    serializer = serializer_class(data=data)
+    serializer = serializer_class(data=data, context={"request": request})
     serializer.is_valid(raise_exception=True)
     creator = creator_of(request)
     claim = None

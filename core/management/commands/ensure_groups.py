@@ -28,6 +28,7 @@ SUPPORT_PERMISSIONS = (
     "dispatch.view_callbacksecret",
     "dispatch.view_providerhealth",
     "dispatch.view_providerhealthevent",
+    "notification_templates.view_storedtemplate",
 )
 
 # Operators also retry, cancel, re-apply reports, edit and import the registry, see NINs in full, re-send

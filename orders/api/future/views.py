@@ -58,7 +58,7 @@ class FutureOrderViewSet(FutureViewSet):
     def create(self, request: Request) -> Response:
         """Register an order chain, or answer a repeat with the first receipt."""
         data = request_body(request)
-        serializer = OrderChainRequestSerializer(data=data)
+        serializer = OrderChainRequestSerializer(data=data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         chain: ChainRequest = serializer.validated_data
         chain = dataclasses.replace(chain, raw=data)

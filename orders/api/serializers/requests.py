@@ -23,6 +23,7 @@ from orders.api.fields import (
 )
 from orders.api.serializers.base import CollectingSerializer, limit_length, max_length_of
 from orders.api.serializers.recipients import RecipientsField
+from orders.api.serializers.stored import StoredEmailFields, StoredSmsFields
 from orders.api.serializers.templates import (
     EmailTemplateSerializer,
     SmsTemplateSerializer,
@@ -186,8 +187,8 @@ class OrderRequestBaseSerializer(CollectingSerializer):
 
 
 @extend_schema_serializer(component_name="SmsNotificationOrder")
-class SmsNotificationOrderRequestSerializer(OrderRequestBaseSerializer):
-    """An SMS order (POST /orders/sms): one text to every recipient."""
+class SmsNotificationOrderRequestSerializer(StoredSmsFields, OrderRequestBaseSerializer):
+    """An SMS order (POST /orders/sms): one text to every recipient (inline, or from a stored template)."""
 
     body = RequiredTextField(
         message=validation.MSG_SMS_TEMPLATE_BODY_EMPTY,
@@ -196,6 +197,7 @@ class SmsNotificationOrderRequestSerializer(OrderRequestBaseSerializer):
     senderNumber = sender_number_field()
 
     recipient_channel = NotificationChannel.SMS
+    template_text_fields = ("body", "senderNumber")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -204,15 +206,16 @@ class SmsNotificationOrderRequestSerializer(OrderRequestBaseSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = super().validate(attrs)
         attrs["notification_channel"] = NotificationChannel.SMS
-        attrs["sms_template"] = SmsTemplateData(
+        attrs["sms_template"] = self.stored_sms(attrs) or SmsTemplateData(
             body=attrs.pop("body"), sender_number=attrs.pop("sender_number", None) or None
         )
         return attrs
 
 
 @extend_schema_serializer(component_name="EmailNotificationOrder")
-class EmailNotificationOrderRequestSerializer(OrderRequestBaseSerializer):
-    """An email order (POST /orders/email): one email to every recipient, from the configured sender."""
+class EmailNotificationOrderRequestSerializer(StoredEmailFields, OrderRequestBaseSerializer):
+    """An email order (POST /orders/email): one email to every recipient (inline, or from a stored
+    template, which may name its sender)."""
 
     subject = RequiredTextField(
         message=validation.MSG_EMAIL_SUBJECT_EMPTY, help_text="Line breaks are replaced by spaces."
@@ -222,6 +225,7 @@ class EmailNotificationOrderRequestSerializer(OrderRequestBaseSerializer):
 
     recipient_channel = NotificationChannel.EMAIL
     address_errors_at_recipient = True
+    template_text_fields = ("subject", "body", "contentType")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -231,7 +235,7 @@ class EmailNotificationOrderRequestSerializer(OrderRequestBaseSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = super().validate(attrs)
         attrs["notification_channel"] = NotificationChannel.EMAIL
-        attrs["email_template"] = EmailTemplateData(
+        attrs["email_template"] = self.stored_email(attrs) or EmailTemplateData(
             subject=validation.fold_subject_newlines(attrs.pop("subject")),
             body=attrs.pop("body"),
             content_type=attrs.pop("content_type", None) or "Plain",

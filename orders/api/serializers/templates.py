@@ -9,6 +9,7 @@ from django.conf import settings
 from orders import validation
 from orders.api.fields import EnumField, RequiredTextField, SenderField
 from orders.api.serializers.base import OmitNullSerializer, limit_length, max_length_of
+from orders.api.serializers.stored import StoredEmailFields, StoredSmsFields
 from templates.models import EmailTemplate, SmsTemplate
 from templates.records import EmailTemplateData, SmsTemplateData
 
@@ -31,8 +32,10 @@ def content_type_field() -> EnumField:
     return EnumField(CONTENT_TYPE_VALUES, source="content_type", required=False, allow_null=True)
 
 
-class EmailTemplateSerializer(OmitNullSerializer):
-    """The email of an order."""
+class EmailTemplateSerializer(StoredEmailFields, OmitNullSerializer):
+    """The email of an order: the texts, or a stored template (templateId) with its personalisation."""
+
+    template_text_fields = ("fromAddress", "subject", "body", "contentType")
 
     fromAddress = SenderField(
         rule=validation.is_valid_sender_email,
@@ -57,7 +60,7 @@ class EmailTemplateSerializer(OmitNullSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> EmailTemplateData:
         from_address = attrs.get("from_address")
-        return EmailTemplateData(
+        return self.stored_email(attrs) or EmailTemplateData(
             subject=validation.fold_subject_newlines(attrs["subject"]),
             body=attrs["body"],
             content_type=attrs.get("content_type") or "Plain",
@@ -65,8 +68,10 @@ class EmailTemplateSerializer(OmitNullSerializer):
         )
 
 
-class SmsTemplateSerializer(OmitNullSerializer):
-    """The SMS of an order."""
+class SmsTemplateSerializer(StoredSmsFields, OmitNullSerializer):
+    """The SMS of an order: the text, or a stored template (templateId) with its personalisation."""
+
+    template_text_fields = ("senderNumber", "body")
 
     senderNumber = sender_number_field()
     body = RequiredTextField(
@@ -79,4 +84,6 @@ class SmsTemplateSerializer(OmitNullSerializer):
         limit_length(self.fields["body"], settings.NOTIFICATIONS_MAX_SMS_BODY_CHARS)
 
     def validate(self, attrs: dict[str, Any]) -> SmsTemplateData:
-        return SmsTemplateData(body=attrs["body"], sender_number=attrs.get("sender_number") or None)
+        return self.stored_sms(attrs) or SmsTemplateData(
+            body=attrs["body"], sender_number=attrs.get("sender_number") or None
+        )

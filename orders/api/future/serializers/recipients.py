@@ -44,6 +44,7 @@ from orders.api.future.serializers.fields import (
 )
 from orders.api.serializers import CHANNEL_VALUES, CONTENT_TYPE_VALUES
 from orders.api.serializers.base import CollectingSerializer, limit_length, max_length_of
+from orders.api.serializers.stored import StoredEmailFields, StoredSmsFields
 from orders.models import NotificationChannel, Order, Recipient, SendingTimePolicy
 from orders.registry.urns import (
     MSG_EXTERNAL_IDENTITY_EMPTY,
@@ -57,8 +58,10 @@ from templates.records import EmailTemplateData, SmsTemplateData
 # --- Settings ----------------------------------------------------------------------------------------
 
 
-class EmailSettingsSerializer(CollectingSerializer):
-    """The email to send: sender, subject, body and content type."""
+class EmailSettingsSerializer(StoredEmailFields, CollectingSerializer):
+    """The email to send: sender, subject, body and content type, or a stored template (templateId)."""
+
+    template_text_fields = ("senderEmailAddress", "subject", "body", "contentType")
 
     senderEmailAddress = StrictCharField(
         required=False,
@@ -101,7 +104,7 @@ class EmailSettingsSerializer(CollectingSerializer):
         return value
 
     def validate(self, attrs: dict[str, Any]) -> EmailTemplateData:
-        return EmailTemplateData(
+        return self.stored_email(attrs) or EmailTemplateData(
             subject=validation.fold_subject_newlines(attrs["subject"]),
             body=attrs["body"],
             content_type=attrs.get("contentType") or "Plain",
@@ -116,8 +119,10 @@ class InstantEmailSettingsSerializer(EmailSettingsSerializer):
     sendingTimePolicy = None  # type: ignore[assignment]
 
 
-class SmsSettingsSerializer(CollectingSerializer):
-    """The SMS to send: sender, text and when it may be sent."""
+class SmsSettingsSerializer(StoredSmsFields, CollectingSerializer):
+    """The SMS to send: sender, text and when it may be sent; or a stored template (templateId)."""
+
+    template_text_fields = ("sender", "body")
 
     sender = SenderField(
         rule=validation.is_valid_sms_sender,
@@ -144,8 +149,9 @@ class SmsSettingsSerializer(CollectingSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         sender = (attrs.get("sender") or "").strip()
+        stored = self.stored_sms(attrs)
         return {
-            "template": SmsTemplateData(body=attrs["body"], sender_number=sender or None),
+            "template": stored or SmsTemplateData(body=attrs["body"], sender_number=sender or None),
             "policy": attrs.get("sendingTimePolicy") or SendingTimePolicy.DAYTIME,
         }
 
