@@ -35,7 +35,8 @@ from orders.api.views import TEMPLATE_PATHS
 
 def _order(request: Request, serializer_class: type[OrderRequestBaseSerializer]) -> Response:
     # The Idempotency-Key header is not read: a dry run neither consumes a key nor replays one.
-    serializer = serializer_class(data=json_body(request, what="order"))
+    # The request in the context: an order from a stored template reads it as the caller's.
+    serializer = serializer_class(data=json_body(request, what="order"), context={"request": request})
     serializer.is_valid(raise_exception=True)
     return Response(
         order_dry_run(template_paths=TEMPLATE_PATHS[serializer_class], **serializer.validated_data)
@@ -65,12 +66,12 @@ class FutureDryRunViewSet(FutureViewSet):
 
     def chain(self, request: Request) -> Response:
         """What POST /future/orders would do with this request (its idempotencyId is not looked at)."""
-        serializer = OrderChainRequestSerializer(data=request_body(request))
+        serializer = OrderChainRequestSerializer(data=request_body(request), context={"request": request})
         serializer.is_valid(raise_exception=True)
         return Response(chain_dry_run(serializer.validated_data))
 
     def _instant(self, request: Request, serializer_class: type[Any]) -> Response:
-        serializer = serializer_class(data=request_body(request))
+        serializer = serializer_class(data=request_body(request), context={"request": request})
         serializer.is_valid(raise_exception=True)
         return Response(instant_dry_run(**serializer.validated_data))
 

@@ -349,3 +349,29 @@ def test_an_address_reached_twice_gets_one_notification_as_in_generation(api_cli
     assert result["summary"]["sms"]["new"] == 2
     assert result["summary"]["servedByEarlierNotifications"] == 1
     assert [n["recipientIndex"] for n in result["notifications"]] == [0, 2]
+
+
+def test_a_dry_run_of_an_order_from_a_stored_template_renders_the_callers_template(
+    api_client: APIClient, published: list[Any]
+) -> None:
+    """The dry run reads stored templates as the caller's, as registration does: filled in, not found."""
+    from tests.templates.test_api import created, sms_template
+
+    template = created(api_client, sms_template(senderNumber="Etat"))
+    order = {
+        "templateId": template["id"],
+        "personalisation": {"amount": "NOK 100", "date": "1 March"},
+        "recipients": [{"mobileNumber": "+4799999999"}],
+    }
+    before = row_counts()
+
+    response = dry(api_client, "/orders/sms", order)
+    missing = dry(api_client, "/orders/sms", {**order, "personalisation": {"amount": "NOK 100"}})
+
+    assert response.status_code == 200, response.content
+    [notification] = response.json()["orders"][0]["notifications"]
+    assert notification["body"] == "Hi $recipientName$, pay NOK 100 by 1 March."
+    assert missing.status_code == 400
+    assert "personalisation.date" in missing.json()["errors"]
+    assert row_counts() == before
+    assert published == []
