@@ -150,6 +150,12 @@ DEPENDENCY_UNAVAILABLE = _register(
     "The database (or, for a webhook, the broker) is unavailable; retry after Retry-After.",
     general=True,
 )
+REGISTRY_UNAVAILABLE = _register(
+    "NOT-10020",
+    503,
+    "The contact registry is unavailable",
+    "A dry run could not resolve its recipients: the contact registry did not answer; retry later.",
+)
 
 REGISTRY: tuple[ProblemCode, ...] = tuple(_ENTRIES)
 CODES: list[str] = [entry.code for entry in REGISTRY]

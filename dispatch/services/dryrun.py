@@ -24,6 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from core.problem_codes import REGISTRY_UNAVAILABLE
 from core.problems import DependencyUnavailable
 from dispatch.services.expiry import email_expires_at, sms_expires_at
 from dispatch.services.generation import (
@@ -62,7 +63,7 @@ _CHANNEL_NAME = {EMAIL: "Email", SMS: "Sms"}
 
 
 class DryRunRegistryUnavailable(DependencyUnavailable):
-    title = "The contact registry is unavailable"
+    title = REGISTRY_UNAVAILABLE.title
 
 
 @dataclass(frozen=True)

@@ -151,5 +151,7 @@ SPECTACULAR_SETTINGS = {
         "OrderChainTypeEnum": "orders.api.future.output.CHAIN_TYPES",
         "RecipientTypeEnum": "orders.api.future.output.RECIPIENT_TYPES",
         "ProblemCodeEnum": "core.problem_codes.CODES",
+        # A stored template's type and a dry-run notification's channel: one choice set.
+        "EmailOrSmsEnum": "templates.models.TemplateType",
     },
 }

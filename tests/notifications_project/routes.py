@@ -36,7 +36,10 @@ class Route:
         def fill(match: re.Match[str]) -> str:
             if match["name"] in values:
                 return values[match["name"]]
-            return "1" if match["converter"] == "int" else SAMPLE_ID if match["name"] == "id" else "sample"
+            if match["converter"] == "int":
+                return "1"
+            # Every id (id, shipment_id) well-formed: a route answers for its resource, not its syntax.
+            return SAMPLE_ID if match["name"] == "id" or match["name"].endswith("_id") else "sample"
 
         return "/" + _CONVERTER.sub(fill, self.route)
 

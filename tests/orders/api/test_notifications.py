@@ -65,6 +65,15 @@ EMAIL_STATUSES = {
         "Failed",
         "The email was in indefinite state Succeeded for too long (TTL), and was subsequently set to failed.",
     ),
+    EmailStatus.FAILED_INVALID_ATTACHMENT: (
+        "Failed_InvalidAttachment",
+        "The email was not sent because one or more attachment URLs are invalid, expired, or inaccessible, "
+        "or an attachment's host or type is not allowed.",
+    ),
+    EmailStatus.FAILED_PAYLOAD_TOO_LARGE: (
+        "Failed_PayloadTooLarge",
+        "The email was not sent because the total size of the attachments exceeds the allowed limit.",
+    ),
 }
 
 SMS_STATUSES = {
