@@ -16,6 +16,7 @@ and time.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 import ssl
@@ -164,15 +165,28 @@ class _GuardedNetworkBackend(httpcore.NetworkBackend):
         self._backend.sleep(seconds)
 
 
+@functools.cache
+def _tls_context(verify: bool) -> ssl.SSLContext:
+    """One TLS context per process for the clients that bring none of their own.
+
+    Building a context loads the CA bundle, tens of milliseconds of CPU; before this every client paid it
+    twice (httpx's own pool and ours), and a task making a client per run paid it on every run. A context is
+    safe to share between threads and clients: httpcore only sets ALPN on it before each handshake, always
+    to HTTP/1.1 here, since no client of ours speaks HTTP/2.
+    """
+    return httpx.create_ssl_context(verify=verify, trust_env=False)
+
+
 class _GuardedTransport(httpx.HTTPTransport):
     def __init__(self, *, verify: ssl.SSLContext | bool = True) -> None:
+        context = verify if isinstance(verify, ssl.SSLContext) else _tls_context(bool(verify))
         # No proxy from the environment: a proxy would resolve the name itself, past the guard.
-        super().__init__(verify=verify, trust_env=False)
+        super().__init__(verify=context, trust_env=False)
         # httpx has no parameter for httpcore's network backend, so its pool is replaced by the same pool
         # (httpx's default limits) with the guarded backend; handle_request and error mapping stay httpx's.
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
+            ssl_context=context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,

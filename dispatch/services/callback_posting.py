@@ -205,15 +205,16 @@ def callbacks_deliver(*, time_budget: float = 60.0) -> DeliverSummary:
     summary = DeliverSummary()
     deadline = time.monotonic() + time_budget
     limit = settings.NOTIFICATIONS_CALLBACK_BATCH_SIZE
+    # Most runs (every sweep, every kick) find nothing due: claim before building a client and a pool.
+    batch = callbacks_claim(limit=limit) if not stop_requested() else []
+    if not batch:
+        return summary
     with (
         GuardedClient(timeout=settings.NOTIFICATIONS_CALLBACK_TIMEOUT_SECONDS) as client,
         ThreadPoolExecutor(max_workers=max(1, settings.NOTIFICATIONS_CALLBACK_CONCURRENCY)) as pool,
     ):
         # A worker asked to stop (SIGTERM) records the batch in hand and claims no other.
-        while time.monotonic() < deadline and not stop_requested():
-            batch = callbacks_claim(limit=limit)
-            if not batch:
-                break
+        while batch:
             summary.claimed += len(batch)
             signing = callback_signing_secrets(creators={row.creator for row in batch})
             # Only the POSTs run in threads; every database access stays on this thread's connection. Each
@@ -224,6 +225,7 @@ def callbacks_deliver(*, time_budget: float = 60.0) -> DeliverSummary:
             ]
             results = [post.result() for post in posts]
             _record(results, summary)
-            if len(batch) < limit:
+            if len(batch) < limit or time.monotonic() >= deadline or stop_requested():
                 break
+            batch = callbacks_claim(limit=limit)
     return summary

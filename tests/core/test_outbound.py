@@ -452,3 +452,20 @@ def test_a_shared_backend_is_built_once_per_class_and_key_even_when_threads_ask_
     assert found[0]._client.is_closed
     other_key.close()
     other_class.close()
+
+
+def _pool_context(client: GuardedClient) -> ssl.SSLContext:
+    return client._transport._pool._ssl_context  # type: ignore[attr-defined,no-any-return]
+
+
+def test_clients_without_a_context_of_their_own_share_one_that_verifies() -> None:
+    """Building a TLS context loads the CA bundle: a client per task run must not pay for it each time."""
+    custom = ssl.create_default_context()
+    with GuardedClient(timeout=1) as first, GuardedClient(timeout=1) as second:
+        shared = _pool_context(first)
+        assert _pool_context(second) is shared
+    with GuardedClient(timeout=1, verify=custom) as own:
+        assert _pool_context(own) is custom
+
+    assert shared.verify_mode == ssl.CERT_REQUIRED
+    assert shared.check_hostname
