@@ -115,14 +115,14 @@ def _fingerprint_columns(channel: _Channel) -> str:
     # Each column is hashed by its type's own hash function (a different seed per column) and the row's
     # hashes combined with XOR: no text is built per row (casting the id and the time to text and
     # concatenating took most of the query), and the sum of bigints runs in a 128-bit accumulator where a
-    # sum of numerics did not. The session runs in UTC, so ::timestamp is the stored instant.
+    # sum of numerics did not. The time is hashed as UTC, whatever the session's time zone.
     return f"""
            count(*) AS n_rows,
-           max(n.status_changed_at)::text AS last_change,
+           (max(n.status_changed_at) AT TIME ZONE 'UTC')::text AS last_change,
            coalesce(sum(
                uuid_hash_extended(n.id, 1)
                # hashtextextended(n.status, 2)
-               # timestamp_hash_extended(n.status_changed_at::timestamp, 3)
+               # timestamp_hash_extended(n.status_changed_at AT TIME ZONE 'UTC', 3)
                # hashtextextended(n.{channel.address_column}, 4)
                # coalesce(hash_array_extended(n.served_positions, 5), 0)
            ), 0)::text AS digest
