@@ -19,11 +19,18 @@ the reference service), and can be re-applied from the admin.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
+from typing import Any, Self
 
+import psycopg
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
+from psycopg import sql
+from psycopg.abc import Params
 
 from dispatch.models import DeliveryReport, ReportState, SandboxMessage
 from dispatch.providers.base import IncomingReport
@@ -64,6 +71,43 @@ def delivery_report_receive(*, report: IncomingReport, now: datetime | None = No
     return delivery_reports_receive(reports=[report], now=now)[0]
 
 
+_ONLY_WHEN_ASKED = 2**31 - 1
+
+
+class _PreparingCursor(psycopg.Cursor[Any]):
+    """A cursor binding parameters on the server that prepares every statement it runs."""
+
+    def execute(  # type: ignore[override]  # the t-string overload is never used here
+        self,
+        query: str | bytes | sql.SQL | sql.Composed,
+        params: Params | None = None,
+        *,
+        prepare: bool | None = None,
+        binary: bool | None = None,
+    ) -> Self:
+        return super().execute(query, params, prepare=True, binary=binary)
+
+
+@contextmanager
+def _prepared_cursor() -> Iterator[CursorWrapper]:
+    """Django's cursor (its connection checks, error translation and query log) over a cursor that
+    prepares its statement: PostgreSQL plans the one-report statement once per connection instead of
+    on every report (planning took twice as long as running it), and the parameters travel apart from
+    the SQL instead of being quoted into it by Python. A connection pooler in transaction mode must then
+    keep prepared statements (PgBouncer 1.21+ can) or pool by session."""
+    with connection.cursor() as cursor:
+        raw = connection.connection
+        if raw.prepare_threshold is None:
+            # Django turns psycopg's preparing off (None), which also refuses an explicit prepare=True.
+            # Django's own (client-side binding) cursors never prepare, so a threshold no statement
+            # reaches by count leaves them as they were and lets this cursor prepare.
+            raw.prepare_threshold = _ONLY_WHEN_ASKED
+        client_side = cursor.cursor
+        cursor.cursor = _PreparingCursor(raw)
+        client_side.close()
+        yield cursor
+
+
 def _apply_alone(row: DeliveryReport, now: datetime) -> bool:
     """Apply and store a report with one statement (autocommit); False, changing nothing, when the report
     needs the full rules.
@@ -97,7 +141,7 @@ def _apply_alone(row: DeliveryReport, now: datetime) -> bool:
         "sms_pending": sorted(SMS_PENDING_STATUSES),
         "processed": OrderStatus.PROCESSED,
     }
-    with connection.cursor() as cursor:
+    with _prepared_cursor() as cursor:
         cursor.execute(
             f"""
             WITH moved AS (

@@ -32,9 +32,10 @@ CELERY_TASK_QUEUES = [Queue("celery", routing_key="celery"), Queue("sending", ro
 CELERY_TASK_ROUTES = {"dispatch.notifications_send": {"queue": "sending"}}
 NOTIFICATIONS_SWEEP_INTERVAL = timedelta(seconds=env_float("NOTIFICATIONS_SWEEP_INTERVAL_SECONDS", 5.0))
 
+# One Redis connection pool per process (core.cache): Django's own backend made one per request here.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "core.cache.SharedPoolRedisCache",
         "LOCATION": env_str("CACHE_URL", CELERY_BROKER_URL),
         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }

@@ -106,3 +106,30 @@ def test_a_report_for_an_unknown_reference_waits_for_the_retry_sweep():
     report = delivery_report_receive(report=_report("nobody"))
     assert report.state == ReportState.PENDING
     assert DeliveryReport.objects.get(pk=report.pk).next_attempt_at is not None
+
+
+def test_the_statement_is_prepared_once_per_connection_and_answers_alike_every_time():
+    from django.db import connection
+
+    order = OrderFactory(status=OrderStatus.PROCESSED)
+    notifications = [_accepted(order, f"ref-{index}") for index in range(8)]
+    _accepted(order, "ref-pending")
+
+    first = [delivery_report_receive(report=_report(f"ref-{index}")) for index in range(4)]
+    by_id = [
+        delivery_report_receive(report=_report("unused", notification_id=notification.id))
+        for notification in notifications[4:]
+    ]
+    again = delivery_report_receive(report=_report("ref-0"))  # the same report twice
+    unknown = delivery_report_receive(report=_report("ref-nobody"))
+
+    assert [report.state for report in first + by_id] == [ReportState.APPLIED] * 8
+    assert [report.notification_id for report in first + by_id] == [n.id for n in notifications]
+    assert (again.state, again.reason) == (ReportState.IGNORED, DeadReason.DUPLICATE)
+    assert unknown.state == ReportState.PENDING
+    assert DeliveryReport.objects.filter(state=ReportState.APPLIED).count() == 8
+    assert set(order.sms_notifications.values_list("status", flat=True)) == {"Delivered", "Accepted"}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%%WITH moved AS%%'")
+        # One plan for the match by reference and one for the match by our id, each reused.
+        assert cursor.fetchone()[0] == 2

@@ -160,3 +160,48 @@ def test_email_and_sms_lists_have_different_etags(api_client: APIClient) -> None
 
     assert sms.status_code == email.status_code == 200
     assert sms["ETag"] != email["ETag"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"status_changed_at": timezone.now() - timedelta(days=1)},  # earlier: the latest change stays
+        {"mobile_number": "+4798765432"},
+        {"served_positions": [0, 1]},
+        {"status": SmsStatus.ACCEPTED},
+    ],
+    ids=["change-time", "address", "served-recipients", "status"],
+)
+def test_any_column_of_the_fingerprint_changes_the_etag(
+    api_client: APIClient, change: dict[str, Any]
+) -> None:
+    order = OrderFactory()
+    newest = SmsNotificationFactory(order=order, recipient_position=0)
+    changed = SmsNotificationFactory(
+        order=order, recipient_position=1, status_changed_at=newest.status_changed_at
+    )
+    first = api_client.get(_url(order))
+
+    SmsNotification.objects.filter(id=changed.id).update(**change)
+    after = api_client.get(_url(order), HTTP_IF_NONE_MATCH=first["ETag"])
+    unchanged = api_client.get(_url(order), HTTP_IF_NONE_MATCH=after["ETag"])
+
+    assert after.status_code == 200
+    assert after["ETag"] != first["ETag"]
+    assert unchanged.status_code == 304
+
+
+def test_the_fingerprint_does_not_depend_on_the_sessions_time_zone(api_client: APIClient) -> None:
+    from django.db import connection
+
+    order = _bulk_order(3)
+    etag = api_client.get(_url(order))["ETag"]
+    with connection.cursor() as cursor:
+        cursor.execute("SET TIME ZONE 'Europe/Oslo'")
+    try:
+        again = api_client.get(_url(order))["ETag"]
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET TIME ZONE 'UTC'")
+
+    assert again == etag
