@@ -12,6 +12,7 @@ import json
 import os
 import tempfile
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
 from typing import IO, Any
 
@@ -22,6 +23,8 @@ from django.db.models.fields import Field
 
 # Spooled rows stay in memory up to this size, then go to a temporary file.
 SPOOL_MEMORY_BYTES = 8 * 1024 * 1024
+# Spooled rows are read back and streamed to COPY in blocks of this size.
+COPY_BLOCK_BYTES = 1024 * 1024
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
@@ -106,14 +109,17 @@ class CopySpool:
             row[self.position[name]] = copy_text(value)
         return row
 
-    def add(self, row: list[str]) -> None:
-        """Spool one row (an encoded template from :meth:`row`, possibly changed) with a new id."""
+    def add(self, row: list[str]) -> str:
+        """Spool one row (an encoded template from :meth:`row`, possibly changed) with a new id; returns
+        the id (as text)."""
         if not self._ids:
             self._ids = _uuid4_strings(1000)
-        self._lines.append("\t".join(row) + "\t" + self._ids.pop())
+        row_id = self._ids.pop()
+        self._lines.append("\t".join(row) + "\t" + row_id)
         self.rows += 1
         if len(self._lines) >= 1000:
             self._flush()
+        return row_id
 
     def _flush(self) -> None:
         if self._lines:
@@ -127,13 +133,147 @@ class CopySpool:
         if not self.rows:
             return 0
         self._file.seek(0)
-        quote = connection.ops.quote_name
-        sql = f"COPY {quote(self.table)} ({', '.join(quote(c) for c in self.columns)}) FROM STDIN"
         # Django's cursor wraps psycopg's; COPY is only on the raw one.
-        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-            while block := self._file.read(1024 * 1024):
+        with connection.cursor() as cursor, cursor.cursor.copy(self._copy_sql()) as copy:
+            while block := self._file.read(COPY_BLOCK_BYTES):
                 copy.write(block)
         return self.rows
 
+    def _copy_sql(self) -> str:
+        quote = connection.ops.quote_name
+        return f"COPY {quote(self.table)} ({', '.join(quote(c) for c in self.columns)}) FROM STDIN"
+
     def close(self) -> None:
         self._file.close()
+
+
+class DedupCopySpool(CopySpool):
+    """A :class:`CopySpool` that inserts one row per key: rows added with :meth:`add_keyed` that share a
+    key are merged into the first of them, which records every position they had in ``served_column``.
+
+    The producer keeps no key in memory: each keyed row also writes a short line (key, row number,
+    position, id) to a second spool. At :meth:`copy_into` those lines are COPYed into a temporary table
+    and PostgreSQL finds the keys reached more than once (a hash aggregate, which usually finds none).
+    The rows are then COPYed as in :class:`CopySpool`, leaving out the later rows of each repeated key
+    (their numbers read back in order into a file), and the first row of each repeated key gets its
+    positions. Rows added with :meth:`add` are never merged.
+    """
+
+    def __init__(self, model: type[Model], *, now: datetime, served_column: str) -> None:
+        super().__init__(model, now=now)
+        self.served_column = served_column
+        self._keys_file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES)
+        self._key_lines: list[str] = []
+        self.keyed = 0
+        self.merged = 0  # rows left out by copy_into
+        # Temporary tables named for the table, so two spools can copy in one transaction.
+        self._keys_table = f"{self.table}_dedup_keys"
+        self._repeated_table = f"{self.table}_dedup_repeated"
+
+    def add_keyed(self, row: list[str], key: str, position: int) -> None:
+        """Spool a row that is merged with the other rows of ``key`` (``position`` is its recipient's)."""
+        number = self.rows
+        row_id = self.add(row)
+        self._key_lines.append(f"{copy_text(key)}\t{number}\t{position}\t{row_id}")
+        self.keyed += 1
+        if len(self._key_lines) >= 1000:
+            self._flush_keys()
+
+    def _flush_keys(self) -> None:
+        if self._key_lines:
+            self._key_lines.append("")
+            self._keys_file.write("\n".join(self._key_lines).encode())
+            self._key_lines.clear()
+
+    def copy_into(self) -> int:
+        """COPY every row but the merged ones and record the merged positions; returns the rows inserted.
+
+        Runs inside the caller's transaction: the temporary tables are dropped before it ends.
+        """
+        self._flush()
+        self._flush_keys()
+        if self.keyed < 2:
+            return super().copy_into()
+        quote = connection.ops.quote_name
+        keys, repeated = quote(self._keys_table), quote(self._repeated_table)
+        self._keys_file.seek(0)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {keys} (key text NOT NULL, number integer NOT NULL,"
+                " position integer NOT NULL, id uuid NOT NULL) ON COMMIT DROP"
+            )
+            with cursor.cursor.copy(f"COPY {keys} FROM STDIN") as copy:
+                while block := self._keys_file.read(COPY_BLOCK_BYTES):
+                    copy.write(block)
+            # The inner hash aggregate finds the (usually few) repeated keys; only their rows are sorted.
+            # The owner is the first row spooled; the positions come in order, each once.
+            cursor.execute(
+                f"""
+                CREATE TEMPORARY TABLE {repeated} ON COMMIT DROP AS
+                  SELECT k.key, min(k.number) AS owner,
+                         array_agg(DISTINCT k.position ORDER BY k.position) AS served
+                    FROM {keys} k
+                   WHERE k.key IN (SELECT key FROM {keys} GROUP BY key HAVING count(*) > 1)
+                   GROUP BY k.key
+                """
+            )
+            cursor.execute(f"SELECT count(*) FROM {repeated}")
+            found = cursor.fetchone()
+        if found and found[0]:
+            inserted = self._copy_merged(keys, repeated)
+        else:
+            inserted = super().copy_into()
+        with connection.cursor() as cursor:
+            # ON COMMIT DROP alone would leave them for the next order inside an enclosing transaction.
+            cursor.execute(f"DROP TABLE {repeated}, {keys}")
+        return inserted
+
+    def _copy_merged(self, keys: str, repeated: str) -> int:
+        quote = connection.ops.quote_name
+        with tempfile.TemporaryFile() as skipped:
+            with connection.cursor() as cursor:
+                # Every row of a repeated key but its first, by row number (the order they were spooled).
+                with cursor.cursor.copy(
+                    f"COPY (SELECT k.number FROM {keys} k JOIN {repeated} r USING (key)"
+                    " WHERE k.number <> r.owner ORDER BY k.number) TO STDOUT"
+                ) as out:
+                    for block in out:
+                        skipped.write(block)
+            skipped.seek(0)
+            self.merged = self._copy_skipping(int(line) for line in skipped)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                UPDATE {quote(self.table)} AS t SET {quote(self.served_column)} = r.served
+                  FROM {repeated} r JOIN {keys} k ON k.number = r.owner
+                 WHERE t.{quote(self.columns[-1])} = k.id
+                """
+            )
+        return self.rows - self.merged
+
+    def _copy_skipping(self, skipped: Iterator[int]) -> int:
+        """COPY the spooled rows leaving out those numbered in ``skipped`` (ascending); returns how many."""
+        self._file.seek(0)
+        next_skipped = next(skipped, None)
+        number = left_out = 0
+        pending = b""
+        with connection.cursor() as cursor, cursor.cursor.copy(self._copy_sql()) as copy:
+            while block := self._file.read(COPY_BLOCK_BYTES):
+                lines = (pending + block).split(b"\n")
+                pending = lines.pop()  # a line cut at the block's end (empty at the end of the file)
+                kept = []
+                for line in lines:
+                    if number == next_skipped:
+                        next_skipped = next(skipped, None)
+                        left_out += 1
+                    else:
+                        kept.append(line)
+                    number += 1
+                if kept:
+                    kept.append(b"")
+                    copy.write(b"\n".join(kept))
+        return left_out
+
+    def close(self) -> None:
+        super().close()
+        self._keys_file.close()

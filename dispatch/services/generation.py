@@ -1,7 +1,7 @@
 """Notification generation: channel rules per recipient, rendered texts, rows spooled for one COPY.
 
-Rows go to a :class:`~dispatch.services.bulk.CopySpool` as they are generated, so a worker's memory stays
-flat however many recipients an order has.
+Rows go to a :class:`~dispatch.services.bulk.DedupCopySpool` as they are generated, so a worker's memory
+stays flat however many recipients an order has.
 
 Channel rules follow the reference service (§3.5–3.6 of its specification):
 
@@ -18,7 +18,8 @@ SmsPreferred    SMSes if it has any, else emails            one failed SMS
 Within an order and channel each address gets one notification (``docs/pipeline.md``, deduplication):
 the first recipient, in recipient order, to reach an address owns its notification, and every later
 recipient reaching the same address is recorded on it (``served_positions``) instead of getting another.
-Failures (reserved, not identified) are never merged: each such recipient keeps its own.
+Failures (reserved, not identified) are never merged: each such recipient keeps its own. The merging is
+done by PostgreSQL when the rows are inserted (``DedupCopySpool``): the worker holds no address keys.
 
 Unlike the reference, a preferred channel is one channel: a recipient given with both an email address and
 a mobile number gets only the preferred one (the reference sent both), and ``EmailAndSms`` accepts
@@ -29,15 +30,12 @@ them: a preferred channel is decided for each person on their own, besides the o
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
 
-from django.db import connection
-
-from dispatch.services.bulk import CopySpool, copy_text
+from dispatch.services.bulk import CopySpool, DedupCopySpool, copy_text
 from dispatch.services.expiry import email_expires_at, sms_expires_at
 from orders.models import (
     EmailNotification,
@@ -247,7 +245,7 @@ class _ChannelRows:
 
     def __init__(
         self,
-        spool: CopySpool,
+        spool: DedupCopySpool,
         *,
         address_field: str,
         common: dict[str, object],
@@ -297,8 +295,8 @@ class OrderGenerator:
             available.add(SMS)
         self.available = frozenset(available)
         common = {"order_id": order.id, "status_changed_at": now, "created_at": now}
-        self.email_spool = CopySpool(EmailNotification, now=now)
-        self.sms_spool = CopySpool(SmsNotification, now=now)
+        self.email_spool = DedupCopySpool(EmailNotification, now=now, served_column="served_positions")
+        self.sms_spool = DedupCopySpool(SmsNotification, now=now, served_column="served_positions")
         self._email = _ChannelRows(
             self.email_spool,
             address_field="to_address",
@@ -341,10 +339,6 @@ class OrderGenerator:
             self.email_template.body
         )
         self._sms_body_keywords = self.sms_template is not None and keywords_present(self.sms_template.body)
-        # Deduplication per channel: an address's key -> (the position owning it, the address as stored),
-        # and key -> every position it serves, for the addresses reached more than once.
-        self._owners: dict[str, dict[str, tuple[int, str]]] = {EMAIL: {}, SMS: {}}
-        self._served: dict[str, dict[str, list[int]]] = {EMAIL: {}, SMS: {}}
 
     @staticmethod
     def _with(spool: CopySpool, row: list[str], **values: object) -> list[str]:
@@ -414,51 +408,26 @@ class OrderGenerator:
     def _add_addresses(
         self, rows: _ChannelRows, row: list[str], addresses: tuple[str, ...], kind: str, position: int
     ) -> None:
-        owners, served = self._owners[kind], self._served[kind]
+        # Every address is spooled with its key; copy_into keeps the first row of each key (deduplication).
         key_of = email_address_key if kind == EMAIL else mobile_number_key
-        p_address, add = rows.address, rows.spool.add
+        p_address, add = rows.address, rows.spool.add_keyed
+        self.counts.new += len(addresses)
+        self.counts.by_channel[kind] += len(addresses)
         for address in addresses:
-            key = key_of(address)
-            owner = owners.get(key)
-            if owner is not None:
-                # Already reached through an earlier recipient: that notification serves this one too.
-                positions = served.setdefault(key, [owner[0]])
-                if positions[-1] != position:
-                    positions.append(position)
-                continue
-            owners[key] = (position, address)
-            self.counts.new += 1
-            self.counts.by_channel[kind] += 1
             row[p_address] = copy_text(address)
-            add(row)
+            add(row, key_of(address), position)
 
     def copy_into(self) -> int:
-        """Insert every spooled row (call inside the transaction that moves the order on)."""
-        inserted = self.email_spool.copy_into() + self.sms_spool.copy_into()
-        self._record_served(EmailNotification, "to_address", EMAIL)
-        self._record_served(SmsNotification, "mobile_number", SMS)
-        return inserted
+        """Insert every spooled row, one per address (call inside the transaction that moves the order on).
 
-    def _record_served(
-        self, model: type[EmailNotification | SmsNotification], column: str, kind: str
-    ) -> None:
-        """Write ``served_positions`` on the notifications that serve more than one recipient."""
-        served = self._served[kind]
-        if not served:
-            return
-        owners = self._owners[kind]
-        entries = [
-            {"p": owners[key][0], "a": owners[key][1], "s": positions} for key, positions in served.items()
-        ]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"""
-                UPDATE {model._meta.db_table} AS n SET served_positions = v.s
-                  FROM jsonb_to_recordset(%s::jsonb) AS v(p integer, a text, s integer[])
-                 WHERE n.order_id = %s AND n.recipient_position = v.p AND n.{column} = v.a
-                """,
-                [json.dumps(entries), self.order.id],
-            )
+        The counts then count the notifications inserted, the merged rows left out.
+        """
+        inserted = 0
+        for spool, kind in ((self.email_spool, EMAIL), (self.sms_spool, SMS)):
+            inserted += spool.copy_into()
+            self.counts.new -= spool.merged
+            self.counts.by_channel[kind] -= spool.merged
+        return inserted
 
     def close(self) -> None:
         self.email_spool.close()

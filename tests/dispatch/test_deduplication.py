@@ -253,3 +253,152 @@ def test_another_creator_cannot_read_the_served_recipients(
 
     assert other_client.get(f"{API}/orders/{order_id}/notifications/email").status_code == 404
     assert other_client.get(f"{API}/future/shipment/{order_id}").status_code == 404
+
+
+def _stored(model: type[EmailNotification] | type[SmsNotification], order_id: str) -> list[tuple[Any, ...]]:
+    """(position, address, status, served positions) of every notification of the order, by position."""
+    column = "to_address" if model is EmailNotification else "mobile_number"
+    return sorted(
+        model.objects.filter(order_id=order_id).values_list(
+            "recipient_position", column, "status", "served_positions"
+        ),
+        key=lambda row: (row[0], row[1]),
+    )
+
+
+def test_sms_duplicates_across_chunks_keep_the_first_recipient_and_every_later_one_in_order(
+    api_client: APIClient, registry_person: Any, registry_organization: Any, settings: Any
+) -> None:
+    # Two recipients a chunk: every repeated number below is reached again in a later chunk.
+    settings.NOTIFICATIONS_PROCESSING_CHUNK_SIZE = 2
+    registry_person("01017000001", mobile="+4799999991", name="Kari")
+    registry_organization("987654321", mobiles=("+4799999992", "+4799999991"))
+    order_id = _register_and_process(
+        api_client,
+        "/orders/sms",
+        {
+            "body": "Hei $recipientName$",
+            "recipients": [
+                {"mobileNumber": "+4799999993"},  # 0
+                {"nationalIdentityNumber": "01017000001"},  # 1: ...991, named
+                {"mobileNumber": "004799999991"},  # 2: ...991 again (chunk 2)
+                {"mobileNumber": "+4799999993"},  # 3: ...993 again
+                {"organizationNumber": "987654321"},  # 4: ...992 new, ...991 again (chunk 3)
+                {"mobileNumber": "+47 999 99 992"},  # 5: ...992 again
+                {"mobileNumber": "+4799999994"},  # 6
+                {"mobileNumber": "+47 99 99 99 91"},  # 7: ...991 again (chunk 4)
+            ],
+        },
+    )
+
+    assert _stored(SmsNotification, order_id) == [
+        (0, "+4799999993", "New", [0, 3]),
+        (1, "+4799999991", "New", [1, 2, 4, 7]),
+        (4, "+4799999992", "New", [4, 5]),
+        (6, "+4799999994", "New", None),
+    ]
+    # The owner's texts: the first recipient's name.
+    assert SmsNotification.objects.get(order_id=order_id, recipient_position=1).body == "Hei Kari"
+    assert Order.objects.get(id=order_id).status == "Processed"
+    body = _list(api_client, order_id, "sms")
+    assert body["generated"] == 4
+
+
+def test_email_failures_are_never_merged_among_duplicates_across_chunks(
+    api_client: APIClient, registry_person: Any, registry_organization: Any, settings: Any
+) -> None:
+    settings.NOTIFICATIONS_PROCESSING_CHUNK_SIZE = 3
+    registry_person("01017000001", email="Ola@Example.no")
+    registry_person("01017000002", email="ola@example.no", reserved=True)
+    registry_person("01017000003", email="kari@example.no", reserved=True)
+    registry_organization("987654321", emails=("post@example.no", "OLA@example.no"))
+    order_id = _register_and_process(
+        api_client,
+        "/orders/email",
+        {
+            "subject": "Hei",
+            "body": "Hei",
+            "recipients": [
+                {"nationalIdentityNumber": "01017000002"},  # 0 reserved: its own failure
+                {"nationalIdentityNumber": "05057000009"},  # 1 unknown: its own failure
+                {"emailAddress": "kari@example.no"},  # 2 owns kari@
+                {"nationalIdentityNumber": "01017000003"},  # 3 reserved, kari@: its own failure
+                {"nationalIdentityNumber": "01017000001"},  # 4 owns ola@ (first to reach it)
+                {"nationalIdentityNumber": "05057000009"},  # 5 unknown again: its own failure
+                {"organizationNumber": "987654321"},  # 6 owns post@, reaches ola@ again
+                {"emailAddress": "KARI@Example.NO"},  # 7 kari@ again
+                {"nationalIdentityNumber": "01017000002"},  # 8 reserved again: its own failure
+            ],
+        },
+    )
+
+    assert _stored(EmailNotification, order_id) == [
+        (0, "", "Failed_RecipientReserved", None),
+        (1, "", "Failed_RecipientNotIdentified", None),
+        (2, "kari@example.no", "New", [2, 7]),
+        (3, "", "Failed_RecipientReserved", None),
+        (4, "Ola@Example.no", "New", [4, 6]),
+        (5, "", "Failed_RecipientNotIdentified", None),
+        (6, "post@example.no", "New", None),
+        (8, "", "Failed_RecipientReserved", None),
+    ]
+
+
+def test_an_order_of_failures_and_repeats_only_completes_with_every_failure(
+    api_client: APIClient, registry_person: Any
+) -> None:
+    registry_person("01017000002", mobile="+4799999991", reserved=True)
+    order_id = _register_and_process(
+        api_client,
+        "/orders/sms",
+        {
+            "body": "Hei",
+            "recipients": [{"nationalIdentityNumber": "01017000002"}] * 3
+            + [{"nationalIdentityNumber": "05057000009"}],
+        },
+    )
+
+    assert _stored(SmsNotification, order_id) == [
+        (0, "", "Failed_RecipientReserved", None),
+        (1, "", "Failed_RecipientReserved", None),
+        (2, "", "Failed_RecipientReserved", None),
+        (3, "", "Failed_RecipientNotIdentified", None),
+    ]
+    assert Order.objects.get(id=order_id).status == "Completed"
+
+
+def _oracle(recipients: list[str]) -> list[tuple[Any, ...]]:
+    """What the in-memory deduplication used to store for recipients given by mobile number: the first
+    position owns each number (in its own spelling); the positions reaching it are listed in order when
+    more than one did."""
+    owners: dict[str, tuple[int, str]] = {}
+    served: dict[str, list[int]] = {}
+    for position, number in enumerate(recipients):
+        key = mobile_number_key(number)
+        if key in owners:
+            served.setdefault(key, [owners[key][0]]).append(position)
+        else:
+            owners[key] = (position, number)
+    return sorted((p, a, "New", served.get(key)) for key, (p, a) in owners.items())
+
+
+def test_many_repeats_in_many_spellings_store_what_in_memory_deduplication_stored(
+    api_client: APIClient, settings: Any, monkeypatch: Any
+) -> None:
+    from dispatch.services import bulk
+
+    # Small spools and copy blocks: rows spill to files and lines are cut at block ends.
+    monkeypatch.setattr(bulk, "SPOOL_MEMORY_BYTES", 2048)
+    monkeypatch.setattr(bulk, "COPY_BLOCK_BYTES", 777)
+    settings.NOTIFICATIONS_PROCESSING_CHUNK_SIZE = 37
+    spellings = ("+4799{:06d}", "004799{:06d}", "+47 99{:06d}")
+    recipients = [spellings[(n * 7) % 3].format((n * 7919) % 53) for n in range(400)]
+    orders = [
+        _register_and_process(
+            api_client, "/orders/sms", {"body": "Hei", "recipients": [{"mobileNumber": m} for m in chunk]}
+        )
+        for chunk in (recipients, recipients[::-1])  # two orders in one transaction: temporary tables go
+    ]
+
+    assert _stored(SmsNotification, orders[0]) == _oracle(recipients)
+    assert _stored(SmsNotification, orders[1]) == _oracle(recipients[::-1])
