@@ -36,6 +36,7 @@ MAX_KEY_LENGTH = 255
 # An in-flight key older than this belongs to a request that died; another request may take it over.
 IN_FLIGHT_LEASE = timedelta(seconds=60)
 RETRY_AFTER_SECONDS = 1
+IDEMPOTENCY_TAKEN_OVER = "The Idempotency-Key was taken over by a retry of this request."
 
 
 class IdempotencyKeyReused(ApplicationError):
@@ -140,7 +141,7 @@ def idempotency_complete(*, claim: IdempotencyClaim, order: Order, status: int, 
     ).update(state=IdempotencyKey.State.DONE, order=order, response_status=status, response_body=body)
     if not done:
         # Another request took the key over while we were slow: roll our order back rather than duplicate.
-        raise IdempotencyKeyInFlight("The Idempotency-Key was taken over by a retry of this request.")
+        raise IdempotencyKeyInFlight(IDEMPOTENCY_TAKEN_OVER)
 
 
 def idempotency_release(*, claim: IdempotencyClaim) -> None:

@@ -15,7 +15,12 @@ from django.utils import timezone
 
 from core.problems import ApplicationError, ConflictError
 from orders.feed import status_feed_record
-from orders.idempotency import IdempotencyClaim, idempotency_complete
+from orders.idempotency import (
+    IDEMPOTENCY_TAKEN_OVER,
+    IdempotencyClaim,
+    IdempotencyKeyInFlight,
+    idempotency_complete,
+)
 from orders.models import (
     NotificationChannel,
     Order,
@@ -25,12 +30,13 @@ from orders.models import (
     Recipient,
     SendingTimePolicy,
 )
+from orders.order_statement import ONE_STATEMENT_MAX_RECIPIENTS, order_statement_insert
 from orders.registry import get_registry
 from orders.registry.base import ContactRegistry, RegistryUnavailable
 from orders.registry.urns import external_identity_addresses, username_urns
 from orders.selectors import order_get_with_status
 from orders.warnings import TemplatePaths, order_warnings
-from templates.records import EmailTemplateData, SmsTemplateData, email_template_create, sms_template_create
+from templates.records import EmailTemplateData, SmsTemplateData, email_template_row, sms_template_row
 from templates.sms import sms_part_count
 from templates.warnings import ContentWarning, warnings_json
 
@@ -220,6 +226,50 @@ def _enqueue_processing(order_id: UUID) -> None:
         )
 
 
+def order_row(
+    *,
+    creator: str,
+    notification_channel: str,
+    requested_send_time: datetime,
+    now: datetime,
+    lookup: RecipientLookup | None,
+    senders_reference: str | None = None,
+    condition_endpoint: str | None = None,
+    status_callback_url: str | None = None,
+    ignore_reservation: bool | None = None,
+    resource_id: str | None = None,
+    resource_action: str | None = None,
+    email_template: EmailTemplateData | None = None,
+    sms_template: SmsTemplateData | None = None,
+    sending_time_policy: str | None = None,
+    order_type: str = OrderType.NOTIFICATION,
+    chain: OrderChain | None = None,
+    status: str = OrderStatus.REGISTERED,
+) -> Order:
+    """The order ``order_insert`` stores, unsaved, with its unsaved template rows attached (ids set)."""
+    if senders_reference is not None and not senders_reference.strip():
+        senders_reference = None  # whitespace-only is no reference, as in the reference's column
+    return Order(
+        creator=creator,
+        type=order_type,
+        chain=chain,
+        senders_reference=senders_reference,
+        requested_send_time=requested_send_time,
+        notification_channel=notification_channel,
+        sending_time_policy=sending_time_policy or default_sending_time_policy(notification_channel),
+        ignore_reservation=ignore_reservation,
+        resource_id=resource_id,
+        resource_action=resource_action,
+        condition_endpoint=condition_endpoint,
+        status_callback_url=status_callback_url,
+        email_template=email_template_row(email_template) if email_template is not None else None,
+        sms_template=sms_template_row(sms_template) if sms_template is not None else None,
+        status=status,
+        status_changed_at=now,
+        recipient_lookup=lookup.as_receipt() if lookup else None,
+    )
+
+
 def order_insert(
     *,
     creator: str,
@@ -249,30 +299,31 @@ def order_insert(
     ``lookup`` is the registration lookup, whose reservations are stored on the recipients. Without
     ``sending_time_policy``, SMS-bearing orders are Daytime, email ones Anytime.
     """
-    reservations = lookup.reservations if lookup else {}
-    if senders_reference is not None and not senders_reference.strip():
-        senders_reference = None  # whitespace-only is no reference, as in the reference's column
-    email_row = email_template_create(email_template) if email_template is not None else None
-    sms_row = sms_template_create(sms_template) if sms_template is not None else None
-    order = Order.objects.create(
+    order = order_row(
         creator=creator,
-        type=order_type,
-        chain=chain,
-        senders_reference=senders_reference,
-        requested_send_time=requested_send_time,
         notification_channel=notification_channel,
-        sending_time_policy=sending_time_policy or default_sending_time_policy(notification_channel),
+        requested_send_time=requested_send_time,
+        now=now,
+        lookup=lookup,
+        senders_reference=senders_reference,
+        condition_endpoint=condition_endpoint,
+        status_callback_url=status_callback_url,
         ignore_reservation=ignore_reservation,
         resource_id=resource_id,
         resource_action=resource_action,
-        condition_endpoint=condition_endpoint,
-        status_callback_url=status_callback_url,
-        email_template=email_row,
-        sms_template=sms_row,
+        email_template=email_template,
+        sms_template=sms_template,
+        sending_time_policy=sending_time_policy,
+        order_type=order_type,
+        chain=chain,
         status=status,
-        status_changed_at=now,
-        recipient_lookup=lookup.as_receipt() if lookup else None,
     )
+    if order.email_template is not None:
+        order.email_template.save(force_insert=True)
+    if order.sms_template is not None:
+        order.sms_template.save(force_insert=True)
+    order.save(force_insert=True)
+    reservations = lookup.reservations if lookup else {}
     recipients_copy(order_id=order.id, recipients=recipients, reservations=reservations)
     return order
 
@@ -325,6 +376,44 @@ def order_enqueue_if_due(order: Order, *, now: datetime) -> None:
         transaction.on_commit(lambda: _enqueue_processing(order_id))
 
 
+def _order_write_one_statement(
+    *,
+    fields: dict[str, Any],
+    recipients: Sequence[RecipientData],
+    warnings: Sequence[ContentWarning],
+    idempotency: IdempotencyClaim | None,
+) -> Order:
+    """``order_insert`` (and ``idempotency_complete``) for a small order, in one autocommit statement."""
+    lookup: RecipientLookup | None = fields["lookup"]
+    order = order_row(**fields)
+    reservations = lookup.reservations if lookup else {}
+    rows = [
+        (
+            position,
+            r.email_address,
+            r.mobile_number,
+            r.organization_number,
+            r.national_identity_number,
+            r.external_identity,
+            reservations.get(r.national_identity_number) if r.national_identity_number else None,
+        )
+        for position, r in enumerate(recipients)
+    ]
+    claim = None
+    if idempotency is not None:
+        body = receipt_body(
+            order_id=order.id, lookup=lookup, sms_parts=order_sms_part_count(order), warnings=warnings
+        )
+        claim = (idempotency.id, idempotency.token, body)
+    if not order_statement_insert(order=order, recipient_rows=rows, idempotency=claim):
+        raise IdempotencyKeyInFlight(IDEMPOTENCY_TAKEN_OVER)
+    for row in (order, order.email_template, order.sms_template):
+        if row is not None:
+            row._state.adding = False
+            row._state.db = connection.alias
+    return order
+
+
 def order_create(
     *,
     creator: str,
@@ -369,34 +458,42 @@ def order_create(
         paths=template_paths or TemplatePaths(),
     )
 
-    with transaction.atomic():
-        order = order_insert(
-            creator=creator,
-            notification_channel=notification_channel,
-            recipients=recipients,
-            requested_send_time=requested_send_time or now,
-            now=now,
-            lookup=lookup,
-            senders_reference=senders_reference,
-            condition_endpoint=condition_endpoint,
-            status_callback_url=status_callback_url,
-            ignore_reservation=ignore_reservation,
-            resource_id=resource_id,
-            resource_action=resource_action,
-            email_template=email_template,
-            sms_template=sms_template,
+    fields: dict[str, Any] = {
+        "creator": creator,
+        "notification_channel": notification_channel,
+        "requested_send_time": requested_send_time or now,
+        "now": now,
+        "lookup": lookup,
+        "senders_reference": senders_reference,
+        "condition_endpoint": condition_endpoint,
+        "status_callback_url": status_callback_url,
+        "ignore_reservation": ignore_reservation,
+        "resource_id": resource_id,
+        "resource_action": resource_action,
+        "email_template": email_template,
+        "sms_template": sms_template,
+    }
+    if len(recipients) < ONE_STATEMENT_MAX_RECIPIENTS:
+        order = _order_write_one_statement(
+            fields=fields, recipients=recipients, warnings=warnings, idempotency=idempotency
         )
         receipt = OrderReceipt(order=order, recipient_lookup=lookup, warnings=warnings)
-        if idempotency is not None:
-            idempotency_complete(
-                claim=idempotency,
-                order=order,
-                status=202,
-                body=receipt_body(
-                    order_id=order.id, lookup=lookup, sms_parts=receipt.sms_part_count, warnings=warnings
-                ),
-            )
+        # Outside a transaction the statement has committed and this enqueues at once.
         order_enqueue_if_due(order, now=now)
+    else:
+        with transaction.atomic():
+            order = order_insert(recipients=recipients, **fields)
+            receipt = OrderReceipt(order=order, recipient_lookup=lookup, warnings=warnings)
+            if idempotency is not None:
+                idempotency_complete(
+                    claim=idempotency,
+                    order=order,
+                    status=202,
+                    body=receipt_body(
+                        order_id=order.id, lookup=lookup, sms_parts=receipt.sms_part_count, warnings=warnings
+                    ),
+                )
+            order_enqueue_if_due(order, now=now)
     logger.info(
         "order %s registered: %s, %d recipient(s)",
         order.id,

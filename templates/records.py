@@ -29,8 +29,9 @@ class SmsTemplateData:
     stored_version_id: int | None = None
 
 
-def email_template_create(template: EmailTemplateData) -> EmailTemplate:
-    return EmailTemplate.objects.create(
+def email_template_row(template: EmailTemplateData) -> EmailTemplate:
+    """An order's email texts as stored, not yet saved (its id is already set)."""
+    return EmailTemplate(
         from_address=template.from_address or settings.NOTIFICATIONS_DEFAULT_EMAIL_FROM,
         subject=template.subject,
         body=template.body,
@@ -39,8 +40,9 @@ def email_template_create(template: EmailTemplateData) -> EmailTemplate:
     )
 
 
-def sms_template_create(template: SmsTemplateData) -> SmsTemplate:
-    return SmsTemplate.objects.create(
+def sms_template_row(template: SmsTemplateData) -> SmsTemplate:
+    """An order's SMS text as stored, not yet saved (its id is already set)."""
+    return SmsTemplate(
         sender_number=template.sender_number or settings.NOTIFICATIONS_DEFAULT_SMS_SENDER,
         body=template.body,
         stored_version_id=template.stored_version_id,

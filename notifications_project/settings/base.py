@@ -98,6 +98,13 @@ DATABASES = {
     )
 }
 DATABASES["default"].setdefault("OPTIONS", {})
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, skipping the per-request health check of a connection that just worked.
+    DATABASES["default"]["ENGINE"] = "core.postgresql"
+# Read by core.postgresql: no health check of a connection seen working this many seconds ago.
+DATABASES["default"]["HEALTH_CHECK_AFTER"] = env_float(  # type: ignore[typeddict-unknown-key]
+    "DATABASE_HEALTH_CHECK_AFTER", 5.0
+)
 # Fail fast instead of hanging when PostgreSQL is unreachable, so the API can answer 503.
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 3))
 
