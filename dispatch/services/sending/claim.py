@@ -84,10 +84,9 @@ def notifications_due(*, channel: str, now: datetime | None = None) -> bool:
     still be taken by another worker first (then the claim finds nothing).
     """
     now = now or timezone.now()
-    queryset = (
-        _model(channel)
-        .objects.filter(status="New", expires_at__gt=now)
-        .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
+    model: Any = _model(channel)  # the two notification models share every field used here
+    queryset = model.objects.filter(status="New", expires_at__gt=now).filter(
+        Q(not_before__isnull=True) | Q(not_before__lte=now)
     )
     if channel == Channel.SMS and not sms_send_window_is_open(now):
         queryset = queryset.exclude(sending_time_policy=SendingTimePolicy.DAYTIME)
