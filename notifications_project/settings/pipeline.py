@@ -72,6 +72,9 @@ NOTIFICATIONS_SEND_RETRY_BASE_SECONDS = env_float("NOTIFICATIONS_SEND_RETRY_BASE
 NOTIFICATIONS_SEND_RETRY_MAX_SECONDS = env_float("NOTIFICATIONS_SEND_RETRY_MAX_SECONDS", 1800.0)
 # A send task stops claiming after this long (beat starts the next); keep it well under STUCK_AFTER.
 NOTIFICATIONS_SEND_TASK_SECONDS = env_float("NOTIFICATIONS_SEND_TASK_SECONDS", 240.0)
+# While a send run works through one channel's batch, it asks this often at most whether the other channel
+# has a due notification, and sends a few of it in between (an immediate email during bulk SMS); 0: never.
+NOTIFICATIONS_SEND_INTERLEAVE_SECONDS = env_float("NOTIFICATIONS_SEND_INTERLEAVE_SECONDS", 0.02)
 # A send claim's lease: the sending worker renews it every third of this while it works through the
 # batch; once it has run out the worker is taken to be gone and its unsent notifications go back to New.
 NOTIFICATIONS_SEND_LEASE_SECONDS = env_float("NOTIFICATIONS_SEND_LEASE_SECONDS", 60.0)

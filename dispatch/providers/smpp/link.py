@@ -158,6 +158,11 @@ class SmppLink:
         assert self.client is not None
         return smpplib.smpp.make_pdu(command, client=self.client, **kwargs)
 
+    def next_sequence(self) -> int:
+        """The next sequence number of this bind (the one smpplib would give the next PDU it makes)."""
+        assert self.client is not None
+        return int(self.client.next_sequence())
+
     def read(self) -> Any:
         """Read one PDU; answer enquire_link, unbind and deliver_sm here; return everything else."""
         assert self.client is not None

@@ -77,6 +77,22 @@ def provider_paused_until(*, key: str, now: datetime) -> datetime | None:
 # --- claim --------------------------------------------------------------------------------------------
 
 
+def notifications_due(*, channel: str, now: datetime | None = None) -> bool:
+    """Whether a New notification of ``channel`` could be claimed now (one query on the New index).
+
+    The claim's conditions without its lock and without the provider's pause: a row found here may
+    still be taken by another worker first (then the claim finds nothing).
+    """
+    now = now or timezone.now()
+    model: Any = _model(channel)  # the two notification models share every field used here
+    queryset = model.objects.filter(status="New", expires_at__gt=now).filter(
+        Q(not_before__isnull=True) | Q(not_before__lte=now)
+    )
+    if channel == Channel.SMS and not sms_send_window_is_open(now):
+        queryset = queryset.exclude(sending_time_policy=SendingTimePolicy.DAYTIME)
+    return bool(queryset.exists())
+
+
 def notifications_claim(
     *, channel: str, pause_key: str, limit: int, now: datetime | None = None
 ) -> list[Claimed]:
