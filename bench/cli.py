@@ -26,10 +26,20 @@ from typing import Any
 BASE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = BASE_DIR / "bench" / "results" / "latest.json"
 # Order matters: the ingest and send workloads want a small database; the 1,000,000-recipient order
-# comes last.
-ORDER = ["ingest", "sending", "large_order", "reads", "reports", "registry", "memory", "slow_clients"]
+# comes last. Scaling restarts the Celery nodes (twice) and puts them back as they were.
+ORDER = [
+    "ingest",
+    "sending",
+    "scaling",
+    "large_order",
+    "reads",
+    "reports",
+    "registry",
+    "memory",
+    "slow_clients",
+]
 # Workloads that can run twice in one run (the registry import expects an empty registry).
-RERUNNABLE = {"ingest", "sending", "large_order", "reads", "reports"}
+RERUNNABLE = {"ingest", "sending", "scaling", "large_order", "reads", "reports"}
 
 
 def _machine() -> dict[str, Any]:

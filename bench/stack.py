@@ -136,20 +136,42 @@ class Stack:
         self._spawn("web", web_command(self.env, host="127.0.0.1", port=port))
         # Two worker nodes, as deployed: order processing and the sweeps on the default queue,
         # sending on its own queue (CELERY_TASK_ROUTES), so neither waits for the other's processes.
+        self._spawn_celery(self.worker_concurrency)
+        self._spawn("beat", beat_command(self.run_dir / "celerybeat-schedule", loglevel="WARNING"))
+        self._wait_ready()
+
+    def _spawn_celery(self, concurrency: int) -> None:
         for name, queue in (("worker", "celery"), ("sender", "sending")):
             self._spawn(
                 name,
                 worker_command(
-                    "--queues",
-                    queue,
-                    "--concurrency",
-                    str(self.worker_concurrency),
-                    "--hostname",
-                    f"{name}@%h",
+                    "--queues", queue, "--concurrency", str(concurrency), "--hostname", f"{name}@%h"
                 ),
             )
-        self._spawn("beat", beat_command(self.run_dir / "celerybeat-schedule", loglevel="WARNING"))
-        self._wait_ready()
+
+    def restart_celery(self, concurrency: int, timeout: float = 60.0) -> None:
+        """Stop both Celery nodes and start them again with ``concurrency`` processes each (web, beat,
+        the servers and the sinks keep running); returns once both nodes are ready."""
+        nodes = ("worker", "sender")
+        stop_all([self.processes[name] for name in nodes], timeout=20)
+        logs = {name: self.run_dir / "logs" / f"{name}.log" for name in nodes}
+        offsets = {name: log.stat().st_size for name, log in logs.items()}
+        self._spawn_celery(concurrency)
+        self.worker_concurrency = concurrency
+
+        def ready(name: str) -> bool:
+            with logs[name].open("rb") as log:
+                log.seek(offsets[name])
+                return b" ready." in log.read()
+
+        deadline = time.monotonic() + timeout
+        while not all(ready(name) for name in nodes):
+            for name in nodes:
+                if self.processes[name].returncode is not None:
+                    raise RuntimeError(f"{name} exited with {self.processes[name].returncode}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the Celery nodes were not ready within {timeout:.0f}s")
+            time.sleep(0.2)
 
     def stop(self) -> None:
         stop_all(self.processes.values(), timeout=20)

@@ -119,3 +119,39 @@ class LoadMeter:
             "others_pct": round(100 * others / total, 1),
             "loadavg_1m": round(os.getloadavg()[0], 2),
         }
+
+
+def command_name(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+class RoleMeter:
+    """CPU seconds per role (web, worker, PostgreSQL, ...) between ``start()`` and ``stop()``.
+
+    A role is the process trees below some root pids; the trees are read again at the stop, so pool
+    processes and database backends started meanwhile count (those that exited count through their
+    parent's ``cutime``).
+    """
+
+    def __init__(self, roles: dict[str, list[int]]) -> None:
+        self.roles = roles
+        self._start: dict[str, float] = {}
+        self._wall = 0.0
+
+    def _sample(self) -> dict[str, float]:
+        return {
+            role: sum(cpu_seconds(pid) for pid in descendants(roots)) for role, roots in self.roles.items()
+        }
+
+    def start(self) -> None:
+        self._start = self._sample()
+        self._wall = time.monotonic()
+
+    def stop(self) -> dict[str, float]:
+        """CPU seconds used by each role since ``start()``, and ``wall`` seconds."""
+        end = self._sample()
+        used = {role: round(max(0.0, end[role] - self._start.get(role, 0.0)), 2) for role in end}
+        return {**used, "wall": round(time.monotonic() - self._wall, 2)}

@@ -19,8 +19,9 @@ from __future__ import annotations
 import ipaddress
 import socket
 import ssl
+import threading
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 
 import httpcore
@@ -197,6 +198,30 @@ class GuardedClient(httpx.Client):
             transport=_GuardedTransport(verify=verify),
             trust_env=False,
         )
+
+
+class SharedClientBackend:
+    """A backend calling one configured service through its own ``GuardedClient`` (``self._client``).
+
+    Every caller with the same settings should share one instance, and so one connection pool:
+    ``shared(key, build)`` returns the instance made for ``key`` (per class), building it on first use
+    under a lock so two threads asking at once still make only one. ``close`` closes the pool.
+    """
+
+    _client: GuardedClient
+    _shared: typing.ClassVar[dict[tuple[type, Hashable], typing.Any]] = {}
+    _shared_lock: typing.ClassVar[threading.Lock] = threading.Lock()
+
+    @classmethod
+    def shared(cls, key: Hashable, build: Callable[[], typing.Self]) -> typing.Self:
+        with SharedClientBackend._shared_lock:
+            instance = SharedClientBackend._shared.get((cls, key))
+            if instance is None:
+                instance = SharedClientBackend._shared[(cls, key)] = build()
+        return typing.cast(typing.Self, instance)
+
+    def close(self) -> None:
+        self._client.close()
 
 
 def check_url(url: str) -> None:

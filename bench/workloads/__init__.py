@@ -18,6 +18,7 @@ from bench.workloads.memory import memory
 from bench.workloads.reads import reads, slow_clients
 from bench.workloads.registry import registry
 from bench.workloads.reports import delivery_reports
+from bench.workloads.scaling import scaling
 from bench.workloads.sending import sending
 
 __all__ = ["FULL", "QUICK", "SMOKE", "WORKLOADS", "Context", "Sizes"]
@@ -31,4 +32,5 @@ WORKLOADS: dict[str, Callable[[Context], dict[str, Any]]] = {
     "registry": registry,
     "memory": memory,
     "slow_clients": slow_clients,
+    "scaling": scaling,
 }

@@ -43,6 +43,7 @@ class Sizes:
     memory_recipients: int
     registry_rows: int
     slow_clients_seconds: float
+    scaling_notifications: int
 
 
 FULL = Sizes(
@@ -64,6 +65,7 @@ FULL = Sizes(
     memory_recipients=1_000_000,
     registry_rows=100_000,
     slow_clients_seconds=5,
+    scaling_notifications=20_000,
 )
 QUICK = Sizes(
     ingest_step_seconds=3,
@@ -84,6 +86,7 @@ QUICK = Sizes(
     memory_recipients=200_000,
     registry_rows=20_000,
     slow_clients_seconds=3,
+    scaling_notifications=10_000,
 )
 SMOKE = Sizes(
     ingest_step_seconds=1,
@@ -104,6 +107,7 @@ SMOKE = Sizes(
     memory_recipients=2_000,
     registry_rows=200,
     slow_clients_seconds=1,
+    scaling_notifications=400,
 )
 
 

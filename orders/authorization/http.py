@@ -35,15 +35,14 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from core.outbound import GuardedClient, OutboundRequestError, guarded_request
+from core.outbound import GuardedClient, OutboundRequestError, SharedClientBackend, guarded_request
 from orders.authorization.base import AccessQuestion, AuthorizationUnavailable
 
 logger = logging.getLogger(__name__)
@@ -158,11 +157,8 @@ def _permitted_pairs(body: Any) -> set[tuple[tuple[str, str], tuple[str, str]]]:
     return pairs
 
 
-class HttpAuthorization:
+class HttpAuthorization(SharedClientBackend):
     """Decisions from an XACML JSON decision point over HTTP (batched, short timeouts, pooled)."""
-
-    _instances: ClassVar[dict[tuple[str, float, str | None, int], HttpAuthorization]] = {}
-    _instances_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(
         self, *, url: str, timeout_seconds: float, subscription_key: str | None = None, batch_size: int = 500
@@ -188,17 +184,10 @@ class HttpAuthorization:
         timeout = float(settings.NOTIFICATIONS_AUTHORIZATION_TIMEOUT_SECONDS)
         key: str | None = settings.NOTIFICATIONS_AUTHORIZATION_SUBSCRIPTION_KEY
         batch = int(settings.NOTIFICATIONS_AUTHORIZATION_BATCH_SIZE)
-        instance_key = (url, timeout, key, batch)
-        with cls._instances_lock:
-            backend = cls._instances.get(instance_key)
-            if backend is None:
-                backend = cls._instances[instance_key] = cls(
-                    url=url, timeout_seconds=timeout, subscription_key=key, batch_size=batch
-                )
-        return backend
-
-    def close(self) -> None:
-        self._client.close()
+        return cls.shared(
+            (url, timeout, key, batch),
+            lambda: cls(url=url, timeout_seconds=timeout, subscription_key=key, batch_size=batch),
+        )
 
     def permitted(
         self, questions: Sequence[AccessQuestion], *, resource_id: str, action: str

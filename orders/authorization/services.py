@@ -12,7 +12,6 @@ revoked by importing the file without it.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import reduce
@@ -23,6 +22,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from orders.authorization.models import ResourceRight
+from orders.csv_files import csv_rows
 from orders.validation import is_valid_resource_id
 
 COLUMNS = ("organization_number", "national_identity_number", "user_id", "resource_id", "actions")
@@ -88,29 +88,16 @@ def rights_import(*, lines: Iterable[str], dry_run: bool = False) -> RightsImpor
 
     Raises RightsFileError when the header does not name exactly the expected columns.
     """
-    reader = csv.reader(lines)
-    try:
-        header = [column.strip().lower() for column in next(reader)]
-    except StopIteration:
-        raise RightsFileError(f"The file is empty; expected the header {','.join(COLUMNS)}.") from None
-    if sorted(header) != sorted(COLUMNS):
-        raise RightsFileError(
-            f"The header must name the columns {','.join(COLUMNS)}; it is {','.join(header) or 'empty'}."
-        )
     result = RightsImportResult()
     rows: list[RightRow] = []
-    start = 2
-    for record in reader:
-        line, start = start, reader.line_num + 1
-        if not any(value.strip() for value in record):
-            continue
-        if len(record) != len(header):
-            result.errors.append(f"line {line}: expected {len(header)} columns, found {len(record)}")
+    for record in csv_rows(lines, columns=COLUMNS, file_error=RightsFileError):
+        if record.problem:
+            result.errors.append(f"line {record.line}: {record.problem}")
             continue
         problems: list[str] = []
-        row = _parse_row(dict(zip(header, record, strict=True)), problems)
+        row = _parse_row(record.values, problems)
         if row is None:
-            result.errors.append(f"line {line}: " + "; ".join(problems))
+            result.errors.append(f"line {record.line}: " + "; ".join(problems))
         else:
             rows.append(row)
     rights = {

@@ -69,15 +69,14 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from core.outbound import GuardedClient, OutboundRequestError, guarded_request
+from core.outbound import GuardedClient, OutboundRequestError, SharedClientBackend, guarded_request
 from orders.registry.base import (
     ExternalIdentityContact,
     OrganizationContacts,
@@ -140,12 +139,12 @@ def _str_list(value: Any, what: str) -> list[str]:
     return [item for item in _list(value, what) if _optional_str(item, what) is not None]
 
 
-class HttpRegistry:
-    """Contact lookups against an external register over HTTP (JSON, short timeouts, pooled connections)."""
+class HttpRegistry(SharedClientBackend):
+    """Contact lookups against an external register over HTTP (JSON, short timeouts, pooled connections).
 
-    # One instance per configuration, so every caller of get_registry() shares one connection pool.
-    _instances: ClassVar[dict[tuple[str, float, str | None, int], HttpRegistry]] = {}
-    _instances_lock: ClassVar[threading.Lock] = threading.Lock()
+    One instance per configuration (``from_settings``), so every caller of get_registry() shares one
+    connection pool.
+    """
 
     def __init__(
         self,
@@ -181,17 +180,12 @@ class HttpRegistry:
         timeout = float(settings.NOTIFICATIONS_REGISTRY_TIMEOUT_SECONDS)
         token: str | None = settings.NOTIFICATIONS_REGISTRY_TOKEN
         max_bytes = int(settings.NOTIFICATIONS_REGISTRY_MAX_RESPONSE_BYTES)
-        key = (base_url, timeout, token, max_bytes)
-        with cls._instances_lock:
-            registry = cls._instances.get(key)
-            if registry is None:
-                registry = cls._instances[key] = cls(
-                    base_url=base_url, timeout_seconds=timeout, token=token, max_response_bytes=max_bytes
-                )
-        return registry
-
-    def close(self) -> None:
-        self._client.close()
+        return cls.shared(
+            (base_url, timeout, token, max_bytes),
+            lambda: cls(
+                base_url=base_url, timeout_seconds=timeout, token=token, max_response_bytes=max_bytes
+            ),
+        )
 
     def persons(self, national_identity_numbers: Sequence[str]) -> dict[str, PersonContact]:
         """Contacts of the persons found, keyed by NIN; unknown persons are absent."""

@@ -26,7 +26,6 @@ rights of the database authorization backend (``orders.authorization.services``)
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +37,7 @@ from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
+from orders.csv_files import csv_rows
 from orders.registry.models import Organization, OrganizationContact, Person, SelfIdentifiedUser
 from orders.registry.normalise import registry_mobile_number, unique_email_addresses
 from orders.validation import has_control_characters
@@ -115,15 +115,6 @@ class ContactsImportResult:
 
 def _split(value: str) -> list[str]:
     return [item.strip() for item in value.split(";") if item.strip()]
-
-
-def _records(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
-    """CSV records with the line each starts on (a quoted field may span lines)."""
-    reader = csv.reader(lines)
-    start = 1
-    for record in reader:
-        yield start, record
-        start = reader.line_num + 1
 
 
 def _parse_row(
@@ -222,29 +213,15 @@ def contacts_parse(*, lines: Iterable[str]) -> ParsedContacts:
 
     Raises ContactsFileError when the header is missing or does not name exactly the expected columns.
     """
-    records = _records(lines)
-    try:
-        _, header = next(records)
-    except StopIteration:
-        raise ContactsFileError(f"The file is empty; expected the header {','.join(COLUMNS)}.") from None
-    header = [column.strip().lower() for column in header]
-    given = [column for column in header if column not in OPTIONAL_COLUMNS]
-    if sorted(given) != sorted(COLUMNS) or len(header) != len(set(header)):
-        raise ContactsFileError(
-            f"The header must name the columns {','.join(COLUMNS)} (and optionally "
-            f"{','.join(OPTIONAL_COLUMNS)}); it is {','.join(header) or 'empty'}."
-        )
-
     parsed = ParsedContacts()
     first_line: dict[tuple[str, ...], int] = {}
-    for line, record in records:
-        if not any(value.strip() for value in record):
-            continue  # blank lines are allowed anywhere
-        if len(record) != len(header):
-            parsed.errors.append(RowError(line, f"expected {len(header)} columns, found {len(record)}"))
+    for record in csv_rows(lines, columns=COLUMNS, optional=OPTIONAL_COLUMNS, file_error=ContactsFileError):
+        line = record.line
+        if record.problem:
+            parsed.errors.append(RowError(line, record.problem))
             continue
         problems: list[str] = []
-        row = _parse_row(dict(zip(header, record, strict=True)), problems)
+        row = _parse_row(record.values, problems)
         if row is None:
             parsed.errors.append(RowError(line, "; ".join(problems)))
             continue

@@ -44,7 +44,7 @@ def test_the_smoke_harness_runs_every_workload_and_writes_its_report(tmp_path: P
         assert workload["summary"], name
         assert {"machine_busy_pct", "ours_pct", "others_pct"} <= set(workload["load"]), name
     rows = report["summary"]
-    assert {row["workload"].split()[0] for row in rows} == {"1", "2", "3", "4", "5", "6", "7", "8"}
+    assert {row["workload"].split()[0] for row in rows} == {"1", "2", "3", "4", "5", "6", "7", "8", "9"}
     for row in rows:
         assert set(row) == {"workload", "metric", "value", "unit", "baseline", "ratio", "target", "met"}
         assert row["met"] in (True, False, None)

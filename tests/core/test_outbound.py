@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from core.outbound import (
     GuardedClient,
     OutboundRequestError,
+    SharedClientBackend,
     address_is_allowed,
     guarded_request,
 )
@@ -409,3 +410,45 @@ def test_an_allowed_network_lets_its_own_addresses_through(
     address: ipaddress.IPv4Address | ipaddress.IPv6Address,
 ) -> None:
     assert address_is_allowed(address, [ipaddress.ip_network(address)])
+
+
+class _Backend(SharedClientBackend):
+    built: list[str] = []
+
+    def __init__(self, name: str) -> None:
+        type(self).built.append(name)
+        self._client = GuardedClient(timeout=1.0)
+
+
+class _OtherBackend(_Backend):
+    built: list[str] = []
+
+
+def test_a_shared_backend_is_built_once_per_class_and_key_even_when_threads_ask_at_once() -> None:
+    key = ("shared-backend-test", threading.get_ident())
+    barrier = threading.Barrier(8)
+    found: list[_Backend] = []
+
+    def ask() -> None:
+        barrier.wait()
+        found.append(_Backend.shared(key, lambda: _Backend("first")))
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert _Backend.built.count("first") == 1
+    assert all(backend is found[0] for backend in found)
+    assert len(found) == 8
+    other_key = _Backend.shared((*key, "other"), lambda: _Backend("second"))
+    other_class = _OtherBackend.shared(key, lambda: _OtherBackend("third"))
+    assert other_key is not found[0]
+    assert isinstance(other_class, _OtherBackend)
+    assert other_class is not found[0]
+
+    found[0].close()
+    assert found[0]._client.is_closed
+    other_key.close()
+    other_class.close()

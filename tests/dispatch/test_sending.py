@@ -67,8 +67,6 @@ def test_claim_takes_at_most_the_batch_size():
 def test_daytime_sms_is_claimed_only_while_the_send_window_is_open(settings):
     settings.NOTIFICATIONS_SMS_SEND_WINDOW = "09:00-17:00"
     settings.NOTIFICATIONS_SMS_TIME_ZONE = "Europe/Oslo"
-    # Hours only: "tomorrow" below is a date relative to today, which may be a public holiday.
-    settings.NOTIFICATIONS_SMS_HOLIDAYS_COUNTRY = ""
     daytime = sms_notification(sending_time_policy=SendingTimePolicy.DAYTIME)
     anytime = sms_notification(sending_time_policy=SendingTimePolicy.ANYTIME)
     night = timezone.now().replace(hour=1, minute=0) + timedelta(days=1)

@@ -27,6 +27,12 @@ def opening(at: datetime) -> tuple[datetime, tuple[str, ...]]:
     return found.astimezone(UTC), skipped
 
 
+@pytest.fixture(autouse=True)
+def norwegian_holidays(settings) -> None:
+    # The test settings have no holiday calendar; these tests are about the default one, Norway's.
+    settings.NOTIFICATIONS_SMS_HOLIDAYS_COUNTRY = "NO"
+
+
 @pytest.fixture
 def no_dashboard_cache(settings) -> None:
     settings.NOTIFICATIONS_DASHBOARD_CACHE_SECONDS = 0

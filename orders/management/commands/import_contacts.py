@@ -7,11 +7,11 @@ into empty registry tables: the embedded default runs this at every start).
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from orders.csv_files import csv_file_read
 from orders.registry.services import (
     COLUMNS,
     ContactsFileError,
@@ -59,19 +59,11 @@ class Command(BaseCommand):
             self._report(demo.result, dry_run=options["dry_run"], what="demo contacts")
             return
 
-        try:
-            if path == "-":
-                result = contacts_import(lines=sys.stdin, dry_run=options["dry_run"])
-            else:
-                # utf-8-sig: spreadsheets often save UTF-8 with a byte-order mark.
-                with open(path, newline="", encoding="utf-8-sig") as file:
-                    result = contacts_import(lines=file, dry_run=options["dry_run"])
-        except OSError as exc:
-            raise CommandError(f"Cannot read {path}: {exc.strerror or exc}") from exc
-        except UnicodeDecodeError as exc:
-            raise CommandError(f"{path} is not UTF-8 text (byte {exc.start}).") from exc
-        except ContactsFileError as exc:
-            raise CommandError(str(exc)) from exc
+        result = csv_file_read(
+            path,
+            lambda lines: contacts_import(lines=lines, dry_run=options["dry_run"]),
+            file_error=ContactsFileError,
+        )
         self._report(result, dry_run=options["dry_run"], what="")
 
     def _report(self, result: ContactsImportResult, *, dry_run: bool, what: str) -> None:

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -17,6 +16,7 @@ from orders.authorization.services import (
     demo_rights_import,
     rights_import,
 )
+from orders.csv_files import csv_file_read
 
 
 class Command(BaseCommand):
@@ -39,18 +39,11 @@ class Command(BaseCommand):
         if path is None:
             self._report(demo_rights_import(), dry_run=False)
             return
-        try:
-            if path == "-":
-                result = rights_import(lines=sys.stdin, dry_run=options["dry_run"])
-            else:
-                with open(path, newline="", encoding="utf-8-sig") as file:
-                    result = rights_import(lines=file, dry_run=options["dry_run"])
-        except OSError as exc:
-            raise CommandError(f"Cannot read {path}: {exc.strerror or exc}") from exc
-        except UnicodeDecodeError as exc:
-            raise CommandError(f"{path} is not UTF-8 text (byte {exc.start}).") from exc
-        except RightsFileError as exc:
-            raise CommandError(str(exc)) from exc
+        result = csv_file_read(
+            path,
+            lambda lines: rights_import(lines=lines, dry_run=options["dry_run"]),
+            file_error=RightsFileError,
+        )
         self._report(result, dry_run=options["dry_run"])
 
     def _report(self, result: RightsImportResult, *, dry_run: bool) -> None:

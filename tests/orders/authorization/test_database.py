@@ -143,6 +143,34 @@ def test_the_command_imports_a_file_and_fails_on_rejected_rows(tmp_path) -> None
         call_command("import_rights")
 
 
+def test_the_command_reads_files_as_the_contacts_import_does(tmp_path) -> None:
+    # A byte-order mark and a quoted field spanning lines: the row after it is reported by its own line.
+    spread = tmp_path / "spread.csv"
+    spread.write_text(
+        HEADER.upper()
+        + '311000179,05057012345,,urn:altinn:resource:svc,"read;\nwrite"\n311000179,,,x,read\n',
+        encoding="utf-8-sig",
+    )
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="1 row"):
+        call_command("import_rights", str(spread), stdout=io.StringIO(), stderr=err)
+    assert err.getvalue().startswith("line 4:")
+    assert set(ResourceRight.objects.values_list("action", flat=True)) == {"read", "write"}
+
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(
+        HEADER.encode() + "311000179,05057012345,,urn:altinn:resource:sv\xe6,read\n".encode("latin-1")
+    )
+    with pytest.raises(CommandError, match="is not UTF-8 text"):
+        call_command("import_rights", str(latin))
+    with pytest.raises(CommandError, match="Cannot read"):
+        call_command("import_rights", str(tmp_path / "missing.csv"))
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("organization_number,actions,actions\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="The header must name the columns"):
+        call_command("import_rights", str(wrong))
+
+
 def test_the_demo_permits_one_of_the_example_organizations_two_contact_persons() -> None:
     call_command("import_contacts", "--demo", stdout=io.StringIO())
 
