@@ -86,7 +86,7 @@ class RecipientsField(serializers.Field[list[RecipientData], Any, Any, Any]):
         errors: list[Any] = []
         failed = 0
         for index, item in enumerate(data):
-            item_errors = _recipient_errors(item, channel, address_at_recipient)
+            item_errors = recipient_item_errors(item, channel, address_at_recipient)
             errors.append(item_errors)
             failed += bool(item_errors)
             if failed == MAX_LISTED_ERRORS and index + 1 < len(data):
@@ -98,13 +98,14 @@ class RecipientsField(serializers.Field[list[RecipientData], Any, Any, Any]):
         if failed:
             # A list aligned with the input: problems.flatten_errors turns it into recipients[i].field.
             raise serializers.ValidationError(errors)
-        return [_recipient_data(item) for item in data]
+        return [recipient_item_data(item) for item in data]
 
     def to_representation(self, value: Any) -> Any:
         return RecipientSerializer(value, many=True).data
 
 
-def _recipient_errors(item: Any, channel: str | None, address_at_recipient: bool) -> dict[str, list[str]]:
+def recipient_item_errors(item: Any, channel: str | None, address_at_recipient: bool) -> dict[str, list[str]]:
+    """The errors of one recipient of the request, keyed by its field ("non_field_errors" for itself)."""
     if validation.plain_mobile_number(item, channel) is not None:
         return {}  # the common case of a large order, decided without the checks below
     if not isinstance(item, dict):
@@ -129,7 +130,8 @@ def _recipient_errors(item: Any, channel: str | None, address_at_recipient: bool
     return errors
 
 
-def _recipient_data(item: Mapping[str, Any]) -> RecipientData:
+def recipient_item_data(item: Mapping[str, Any]) -> RecipientData:
+    """A recipient without errors, as registered."""
     if len(item) == 1 and type(number := item.get("mobileNumber")) is str and number:
         return RecipientData(mobile_number=number)
 

@@ -66,17 +66,22 @@ class StatusCallbackUrlField(StrictCharField):
     def to_internal_value(self, data: Any) -> str:
         value = str(super().to_internal_value(data))
         allow_http = settings.NOTIFICATIONS_CALLBACK_ALLOW_HTTP
-        schemes = ("https", "http") if allow_http else ("https",)
-        try:
-            parts = urlsplit(value)
-            parts.port  # noqa: B018 - raises ValueError for a malformed port
-        except ValueError:
-            parts = None
-        if parts is None or parts.scheme not in schemes or not parts.hostname or value != value.strip():
+        if not is_valid_status_callback_url(value, allow_http=allow_http):
             raise serializers.ValidationError(
                 MSG_INVALID_STATUS_CALLBACK_URL_HTTP if allow_http else MSG_INVALID_STATUS_CALLBACK_URL
             )
         return value
+
+
+def is_valid_status_callback_url(value: str, *, allow_http: bool) -> bool:
+    """An absolute https URL (or http with ``allow_http``) with a host, a well-formed port, no padding."""
+    schemes = ("https", "http") if allow_http else ("https",)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        return False
+    return parts.scheme in schemes and bool(parts.hostname) and value == value.strip()
 
 
 class SendTimeField(OffsetDateTimeField):
