@@ -19,7 +19,7 @@ from dispatch.services.sending import (
 from dispatch.tasks.sending import notifications_send_task
 from orders.models import Order, OrderStatus, SendingTimePolicy
 from tests.dispatch.sending_support import email_notification, fresh_providers, sms_notification
-from tests.factories import EmailTemplateFactory, OrderFactory
+from tests.factories import EmailTemplateFactory, OrderFactory, SmsTemplateFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_providers")]
 __all__ = ["fresh_providers"]
@@ -54,6 +54,42 @@ def test_claim_moves_new_unexpired_rows_to_sending_in_creation_order():
     assert first.claimed_at is not None
     assert first.attempts == 1
     assert claimed[0].attempts == 1
+
+
+def test_claimed_messages_carry_the_rows_own_text_else_the_templates_and_count_the_attempt():
+    email_template = EmailTemplateFactory(from_address="a@etat.no", subject="Subject $x$", body="Body $x$")
+    email_order = OrderFactory(email=True, email_template=email_template, status=OrderStatus.PROCESSED)
+    rendered = email_notification(
+        order=email_order, to_address="one@x.no", subject="Subject 1", body="Body 1"
+    )
+    plain = email_notification(order=email_order, to_address="two@x.no", subject=None, body=None, attempts=1)
+    sms_order = OrderFactory(sms_template=SmsTemplateFactory(sender_number="Etat", body="Hei"))
+    sms_order.status = OrderStatus.PROCESSED
+    sms_order.save()
+    own = sms_notification(order=sms_order, mobile_number="+4799999999", body="Hei Kari")
+    templated = sms_notification(order=sms_order, mobile_number="+4798888888", body=None, attempts=2)
+
+    emails = notifications_claim(channel="Email", pause_key="Email:sandbox", limit=10)
+    sms = notifications_claim(channel="Sms", pause_key="Sms:sandbox", limit=10)
+
+    assert [(c.message.to, c.message.subject, c.message.body, c.attempts) for c in emails] == [
+        ("one@x.no", "Subject 1", "Body 1", 1),
+        ("two@x.no", "Subject $x$", "Body $x$", 2),
+    ]
+    assert {c.message.from_address for c in emails} == {"a@etat.no"}
+    assert [c.message.attempt for c in emails] == [1, 2]
+    assert [(c.message.to, c.message.sender, c.message.body, c.attempts) for c in sms] == [
+        ("+4799999999", "Etat", "Hei Kari", 1),
+        ("+4798888888", "Etat", "Hei", 3),
+    ]
+    assert {c.order_id for c in emails} == {email_order.id}
+    assert {c.order_id for c in sms} == {sms_order.id}
+    assert len({c.claim_id for c in emails}) == 1
+    for row in (rendered, plain, own, templated):
+        row.refresh_from_db()
+        assert row.status == "Sending"
+        assert row.lease_until is not None
+    assert (plain.attempts, templated.attempts) == (2, 3)
 
 
 def test_claim_takes_at_most_the_batch_size():
