@@ -20,7 +20,7 @@ from uuid import UUID
 from django.utils import timezone
 
 from dispatch.models import Channel
-from dispatch.services.sending.claim import Claimed, _message, provider_paused_until
+from dispatch.services.sending.claim import Claimed, claimed_message, provider_paused_until
 from dispatch.services.sending.send import _choose, _send_batch
 from orders.chains import ChainReceipt
 from orders.instant import (
@@ -126,7 +126,7 @@ def instant_notification_send(*, channel: str, notification_id: UUID) -> Instant
     assert row.claimed_at is not None
     assert row.claim_id is not None
     claimed = Claimed(
-        message=_message(row, attempt=row.attempts),
+        message=claimed_message(row),
         order_id=row.order_id,
         attempts=row.attempts,
         claimed_at=row.claimed_at,

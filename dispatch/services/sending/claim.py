@@ -182,6 +182,15 @@ def _attachments(order_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[Attachment
     return {order_id: tuple(items) for order_id, items in found.items()}
 
 
+def claimed_message(row: EmailNotification | SmsNotification) -> EmailMessage | SmsMessage:
+    """The message of one row already claimed elsewhere (its order and template loaded with it)."""
+    if isinstance(row, EmailNotification):
+        data = _Row(row.id, row.order_id, row.attempts, row.created_at, row.to_address, row.subject, row.body)
+        return _message(Channel.EMAIL, data, row.order)
+    data = _Row(row.id, row.order_id, row.attempts, row.created_at, row.mobile_number, None, row.body)
+    return _message(Channel.SMS, data, row.order)
+
+
 def _message(
     channel: str, row: _Row, order: Order, *, attachments: tuple[AttachmentReference, ...] = ()
 ) -> EmailMessage | SmsMessage:
