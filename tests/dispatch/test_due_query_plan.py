@@ -1,7 +1,8 @@
-"""The send run's "is anything due?" question reads the partial index of New rows, however large a run is.
+"""The send run's "is anything due?" question reads the partial index of New rows beside many Accepted ones.
 
-A run asks it every few milliseconds between the messages of a batch. Unordered, PostgreSQL chose the
-pending-expiry index and walked every Accepted row of the run before finding no New one.
+A run asks it every few milliseconds between the messages of a batch, so it must stay on the small index
+of New rows: the pending-expiry and (order, status) indexes also match the condition but hold every
+Accepted row of a large run. The question is ordered as the claim is, which pins that choice.
 """
 
 from __future__ import annotations

@@ -83,8 +83,8 @@ def notifications_due(*, channel: str, now: datetime | None = None) -> bool:
     The claim's conditions without its lock and without the provider's pause: a row found here may
     still be taken by another worker first (then the claim finds nothing).
     """
-    # Ordered as the claim is, so PostgreSQL walks the partial index of New rows: unordered, it may scan
-    # the pending-expiry index through every Accepted row of a large run (asked every few milliseconds).
+    # Ordered as the claim is, so PostgreSQL reads the partial index of New rows, the one index holding no
+    # Accepted rows of a large run (asked every few milliseconds between a batch's messages).
     due = _due(_model(channel), channel, now or timezone.now()).order_by("created_at", "id")
     return bool(due.values_list("id", flat=True)[:1])
 
