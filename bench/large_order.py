@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -70,8 +71,16 @@ def _copy_in(sql: str, data: bytes) -> None:
         copy.write(data)
 
 
-def setup_order(recipients: int, kind: str, channel: str, *, sending_time_policy: str = "Anytime") -> object:
-    """A due order with `recipients` recipients (and their registry entries), bulk-loaded."""
+def setup_order(
+    recipients: int,
+    kind: str,
+    channel: str,
+    *,
+    sending_time_policy: str = "Anytime",
+    requested_send_time: datetime | None = None,
+) -> object:
+    """An order with `recipients` recipients (and their registry entries), bulk-loaded; due now unless
+    `requested_send_time` says otherwise."""
     from django.db import transaction
     from django.utils import timezone
 
@@ -82,7 +91,7 @@ def setup_order(recipients: int, kind: str, channel: str, *, sending_time_policy
     with transaction.atomic():
         order = Order.objects.create(
             creator="bench",
-            requested_send_time=timezone.now(),
+            requested_send_time=requested_send_time or timezone.now(),
             notification_channel=channel,
             sending_time_policy=sending_time_policy,
             sms_template=SmsTemplate.objects.create(sender_number="Altinn", body=body)

@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +39,8 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
+
+from core.token_cache import Verified, VerifiedTokens, digest, remembered
 
 if TYPE_CHECKING:
     from rest_framework.views import APIView
@@ -86,6 +90,8 @@ class KeySet:
         self._lock = threading.Lock()
         self._signature: tuple[str, int, int] | None = None
         self._keys: dict[str, jwt.PyJWK] = {}
+        # Tokens verified by these keys (core/token_cache.py): valid only while their key object is current.
+        self.verified = VerifiedTokens()
 
     @property
     def path(self) -> Path | None:
@@ -97,22 +103,24 @@ class KeySet:
         with self._lock:
             self._signature = None
             self._keys = {}
+        self.verified.clear()
 
     def keys(self, *, report_missing: bool = True) -> dict[str, jwt.PyJWK]:
         """The usable keys by kid; empty when the set is not configured, missing or unreadable."""
-        path = self.path
-        if path is None:
+        # The setting's text and os.stat, not self.path: this runs on every authenticated request.
+        path = str(getattr(settings, self.setting, "") or "")
+        if not path:
             return {}
         try:
-            stat = path.stat()
+            stat = os.stat(path)
         except OSError:
             if report_missing:
                 logger.error("%s %s is missing; every token of that kind is refused", self.description, path)
             return {}
-        signature = (str(path), stat.st_mtime_ns, stat.st_size)
+        signature = (path, stat.st_mtime_ns, stat.st_size)
         with self._lock:
             if signature != self._signature:
-                self._keys = self._load(path)
+                self._keys = self._load(Path(path))
                 self._signature = signature
             return self._keys
 
@@ -149,7 +157,19 @@ platform_key_set = KeySet("NOTIFICATIONS_PLATFORM_JWKS_FILE", "trusted platform 
 
 
 def verify_token(token: str, keys: KeySet = key_set) -> dict[str, Any]:
-    """Return the claims of ``token`` signed by a key of ``keys``, or raise AuthenticationFailed."""
+    """Return the claims of ``token`` signed by a key of ``keys``, or raise AuthenticationFailed.
+
+    A token this process verified before is answered from ``keys.verified`` (core/token_cache.py) while
+    the key that verified it is still in the set and its time claims hold; anything else is verified in
+    full, and only a success is remembered.
+    """
+    token_digest = digest(token)
+    known = keys.verified.get(token_digest)
+    if known is not None:
+        if keys.get(known.kid) is known.key:
+            _check_times(known)
+            return dict(known.claims)
+        keys.verified.discard(token_digest)
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
@@ -158,7 +178,8 @@ def verify_token(token: str, keys: KeySet = key_set) -> dict[str, Any]:
     if algorithm not in ALLOWED_ALGORITHMS:
         raise exceptions.AuthenticationFailed("The token's algorithm is not accepted.")
     kid = header.get("kid")
-    key = keys.get(kid if isinstance(kid, str) or kid is None else str(kid))
+    lookup = kid if isinstance(kid, str) or kid is None else str(kid)
+    key = keys.get(lookup)
     if key is None:
         raise exceptions.AuthenticationFailed("The token was signed by an unknown key.")
     try:
@@ -176,7 +197,18 @@ def verify_token(token: str, keys: KeySet = key_set) -> dict[str, Any]:
         raise exceptions.AuthenticationFailed("The token is not yet valid.") from exc
     except jwt.PyJWTError as exc:
         raise exceptions.AuthenticationFailed("The token is invalid.") from exc
-    return claims
+    keys.verified.put(token_digest, remembered(claims, lookup, key))
+    return dict(claims)
+
+
+def _check_times(known: Verified) -> None:
+    """A remembered token's ``exp``, ``nbf`` and ``iat`` now, as ``jwt.decode`` checks them."""
+    now = time.time()
+    leeway = settings.NOTIFICATIONS_JWT_LEEWAY_SECONDS
+    if known.expires <= now - leeway:
+        raise exceptions.AuthenticationFailed("The token has expired.")
+    if known.not_before is not None and known.not_before > now + leeway:
+        raise exceptions.AuthenticationFailed("The token is not yet valid.")
 
 
 def _scopes(claims: dict[str, Any]) -> frozenset[str]:
@@ -243,8 +275,10 @@ class ServiceOwnerAuthentication(BaseAuthentication):
     """DRF authentication from the bearer token and/or the platform access token."""
 
     def authenticate(self, request: Request) -> tuple[ServiceOwner, str] | None:
-        platform_token = request.headers.get("PlatformAccessToken")
-        authorization = request.headers.get("Authorization", "")
+        # From META: request.headers would first copy every header of the request into a new mapping.
+        meta = request._request.META
+        platform_token = meta.get("HTTP_PLATFORMACCESSTOKEN")
+        authorization = meta.get("HTTP_AUTHORIZATION", "")
         bearer: str | None = None
         if authorization:
             scheme, _, value = authorization.partition(" ")

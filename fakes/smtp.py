@@ -12,6 +12,7 @@ Per recipient address, ``rules`` choose a reply at RCPT or DATA:
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -54,6 +55,7 @@ class _Handler:
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
     ):
         self.fake.sessions += 1
+        self.fake._servers.append(server)
         session.host_name = hostname
         return responses
 
@@ -92,6 +94,7 @@ class SmtpFake:
         self.received: list[Received] = []
         self.rules: dict[str, str] = {}
         self.sessions = 0
+        self._servers: list[Any] = []  # every session's server side, to drop them (drop_sessions)
         self.credentials = (username, password) if username else None
         kwargs: dict[str, Any] = {}
         if self.credentials:
@@ -116,6 +119,17 @@ class SmtpFake:
     def stop(self) -> None:
         if self.controller._thread is not None:
             self.controller.stop()
+
+    def drop_sessions(self) -> None:
+        """Close every session from the server's side, as an idle timeout does; returns once closed."""
+        servers, self._servers = self._servers, []
+
+        async def close() -> None:
+            for server in servers:
+                if server.transport is not None:
+                    server.transport.close()
+
+        asyncio.run_coroutine_threadsafe(close(), self.controller.loop).result(timeout=5)
 
     def by_recipient(self, address: str) -> list[Received]:
         return [item for item in self.received if address in item.rcpt_tos]

@@ -28,6 +28,11 @@ django_application = get_wsgi_application()
 
 from django.conf import settings  # noqa: E402  (configured by get_wsgi_application)
 
+from core.warmup import warm_up  # noqa: E402
+
+# Each worker loads the URL configuration and the views now, not during its first requests.
+warm_up()
+
 from core.request_body import RequestBodyMiddleware, buffered_wsgi_input  # noqa: E402
 
 application = RequestBodyMiddleware(

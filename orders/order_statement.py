@@ -13,12 +13,15 @@ when the key was taken over meanwhile, the UPDATE matches nothing and nothing at
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection, models, transaction
 
+from core.postgresql.prepared import prepared_cursor
 from orders.models import IdempotencyKey, Order, Recipient
+from templates.models import EmailTemplate, SmsTemplate
 
 # Up to this many recipients an order is written in one statement; a larger one keeps COPY (its array
 # parameters would grow the statement's text without bound).
@@ -39,27 +42,69 @@ def _q(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-def _row_values(instance: models.Model) -> tuple[list[str], list[Any]]:
-    """The columns and values the ORM's INSERT of ``instance`` would write (auto fields left out)."""
-    columns: list[str] = []
-    values: list[Any] = []
-    for field in instance._meta.concrete_fields:
-        if field.generated or isinstance(field, models.AutoField):  # BigAutoField subclasses AutoField
-            continue
-        value = field.pre_save(instance, add=True)
-        columns.append(_q(field.column))
-        values.append(field.get_db_prep_save(value, connection=connection))
-    return columns, values
+@functools.cache
+def _insert_fields(model: type[models.Model]) -> tuple[tuple[models.Field[Any, Any], ...], str]:
+    """The fields the ORM's INSERT of a ``model`` row writes (auto fields left out), and their columns.
+
+    Computed once per process: the model's fields never change while it runs.
+    """
+    fields = tuple(
+        field
+        for field in model._meta.concrete_fields
+        # BigAutoField subclasses AutoField.
+        if not (field.generated or isinstance(field, models.AutoField))
+    )
+    return fields, ", ".join(_q(field.column) for field in fields)
 
 
-def _insert_cte(name: str, instance: models.Model, gate: list[str], params: list[Any]) -> str:
-    columns, values = _row_values(instance)
-    params.extend(values)
+def _row_values(instance: models.Model) -> list[Any]:
+    """The values the ORM's INSERT of ``instance`` would write, in ``_insert_fields`` order."""
+    fields, _ = _insert_fields(type(instance))
+    return [
+        field.get_db_prep_save(field.pre_save(instance, add=True), connection=connection) for field in fields
+    ]
+
+
+def _insert_cte(name: str, model: type[models.Model], gate: list[str]) -> str:
+    fields, columns = _insert_fields(model)
     source = f" FROM {', '.join(gate)}" if gate else ""
     return (
-        f"{name} AS (INSERT INTO {_q(instance._meta.db_table)} ({', '.join(columns)}) "
-        f"SELECT {', '.join(['%s'] * len(values))}{source} RETURNING 1)"
+        f"{name} AS (INSERT INTO {_q(model._meta.db_table)} ({columns}) "
+        f"SELECT {', '.join(['%s'] * len(fields))}{source} RETURNING 1)"
     )
+
+
+@functools.cache
+def _statement(*, idempotency: bool, email: bool, sms: bool) -> str:
+    """The statement's SQL for one shape (with or without a key to mark done, with which templates).
+
+    Built once per shape and process: only the parameters differ from one order to the next, so the
+    text is the same string every time (and PostgreSQL can keep it prepared, see ``_execute``).
+    """
+    ctes: list[str] = []
+    gate: list[str] = []
+    if idempotency:
+        table = _q(IdempotencyKey._meta.db_table)
+        ctes.append(
+            f"k AS (UPDATE {table} SET {_q('state')} = %s, {_q('order_id')} = %s, "
+            f"{_q('response_status')} = %s, {_q('response_body')} = %s "
+            f"WHERE {_q('id')} = %s AND {_q('token')} = %s AND {_q('state')} = %s RETURNING 1)"
+        )
+        gate.append("k")
+    template_gates: list[str] = []
+    for name, model, present in (("et", EmailTemplate, email), ("st", SmsTemplate, sms)):
+        if present:
+            ctes.append(_insert_cte(name, model, gate))
+            template_gates.append(name)
+    ctes.append(_insert_cte("o", Order, template_gates or gate))
+    recipient_table = _q(Recipient._meta.db_table)
+    names = ", ".join(_q(name) for name, _ in _RECIPIENT_ARRAYS)
+    arrays = ", ".join(f"%s::{sql_type}" for _, sql_type in _RECIPIENT_ARRAYS)
+    ctes.append(
+        f"r AS (INSERT INTO {recipient_table} ({_q('order_id')}, {names}) "
+        f"SELECT %s, u.* FROM o, unnest({arrays}) AS u RETURNING 1)"
+    )
+    return f"WITH {', '.join(ctes)} SELECT (SELECT count(*) FROM o)"
 
 
 def order_statement_insert(
@@ -76,16 +121,8 @@ def order_statement_insert(
     Inside an outer transaction the statement runs in a savepoint, as the ORM path's ``atomic`` does.
     """
     params: list[Any] = []
-    ctes: list[str] = []
-    gate: list[str] = []
     if idempotency is not None:
         key_id, token, body = idempotency
-        table = _q(IdempotencyKey._meta.db_table)
-        ctes.append(
-            f"k AS (UPDATE {table} SET {_q('state')} = %s, {_q('order_id')} = %s, "
-            f"{_q('response_status')} = %s, {_q('response_body')} = %s "
-            f"WHERE {_q('id')} = %s AND {_q('token')} = %s AND {_q('state')} = %s RETURNING 1)"
-        )
         params.extend(
             [
                 IdempotencyKey.State.DONE,
@@ -97,25 +134,21 @@ def order_statement_insert(
                 IdempotencyKey.State.IN_FLIGHT,
             ]
         )
-        gate.append("k")
-    template_gates: list[str] = []
-    for name, template in (("et", order.email_template), ("st", order.sms_template)):
+    # Parameters in the statement's order: the key's, the templates', the order's, the recipients'.
+    for template in (order.email_template, order.sms_template):
         if template is not None:
-            ctes.append(_insert_cte(name, template, gate, params))
-            template_gates.append(name)
-    ctes.append(_insert_cte("o", order, template_gates or gate, params))
-    recipient_table = _q(Recipient._meta.db_table)
-    names = ", ".join(_q(name) for name, _ in _RECIPIENT_ARRAYS)
-    arrays = ", ".join(f"%s::{sql_type}" for _, sql_type in _RECIPIENT_ARRAYS)
-    ctes.append(
-        f"r AS (INSERT INTO {recipient_table} ({_q('order_id')}, {names}) "
-        f"SELECT %s, u.* FROM o, unnest({arrays}) AS u RETURNING 1)"
-    )
+            params.extend(_row_values(template))
+    params.extend(_row_values(order))
     params.append(order.id)
-    params.extend(list(column) for column in zip(*recipient_rows, strict=True))
-    if not recipient_rows:
+    if recipient_rows:
+        params.extend(list(column) for column in zip(*recipient_rows, strict=True))
+    else:
         params.extend([] for _ in _RECIPIENT_ARRAYS)
-    sql = f"WITH {', '.join(ctes)} SELECT (SELECT count(*) FROM o)"
+    sql = _statement(
+        idempotency=idempotency is not None,
+        email=order.email_template is not None,
+        sms=order.sms_template is not None,
+    )
     if connection.in_atomic_block:
         with transaction.atomic():
             return _execute(sql, params)
@@ -123,7 +156,8 @@ def order_statement_insert(
 
 
 def _execute(sql: str, params: list[Any]) -> bool:
-    with connection.cursor() as cursor:
+    # Prepared on the connection: the same few texts every time, parameters sent apart from the SQL.
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return bool(row and row[0])

@@ -26,6 +26,10 @@ class TemplatePaths:
 def keyword_recipients(
     recipients: Sequence[RecipientData], lookup: RecipientLookup | None
 ) -> KeywordRecipients:
+    from orders.services import MobileRecipients  # orders.services imports this module
+
+    if isinstance(recipients, MobileRecipients):  # mobile numbers only: nobody has an identity
+        return KeywordRecipients(without_identity=len(recipients), without_name=0, persons=0)
     unnamed = lookup.unnamed if lookup is not None else frozenset()
     identified = [r.national_identity_number or r.organization_number for r in recipients]
     return KeywordRecipients(

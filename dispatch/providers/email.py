@@ -1,6 +1,10 @@
 """Email through any Django email backend: SMTP (the production default) or an ESP via django-anymail.
 
-One backend connection is opened per batch and reused for every message in it. Each message carries
+One backend connection is opened when first needed and reused for every message of a batch, and by the
+worker's next send run while it has been idle less than ``NOTIFICATIONS_EMAIL_CONNECTION_IDLE_SECONDS``:
+an immediate order's run finds the SMTP session open (no TCP connect, banner, EHLO, STARTTLS or AUTH
+before its message). A session the server closed meanwhile (an idle timeout's 421, or EOF) shows as a
+readable socket and is replaced before anything is sent on it. Each message carries
 ``Message-ID: <notification id@sender domain>``, the same on every retry, so a resend after a crash can
 be recognised downstream; anymail also gets the id as metadata, which most ESPs echo in their tracking
 webhooks.
@@ -18,7 +22,9 @@ from __future__ import annotations
 
 import contextlib
 import re
+import select
 import smtplib
+import time
 from typing import Any
 
 from django.conf import settings
@@ -47,9 +53,11 @@ class DjangoEmailProvider(EmailProvider):
         self.is_anymail = backend.startswith("anymail.")
         self.accepted_is_final = not self.is_anymail
         self._connection: BaseEmailBackend | None = None
+        self._used = 0.0  # time.monotonic() of the connection's last message
+        self._opened_with: tuple[Any, ...] = ()  # the SMTP settings the connection was opened with
 
     def open(self) -> None:
-        if self._connection is not None and not _smtp_closed(self._connection):
+        if self._connection is not None and not self._stale(self._connection):
             return
         self.close()
         connection = get_connection(self.backend, fail_silently=False)
@@ -62,6 +70,31 @@ class DjangoEmailProvider(EmailProvider):
         except (smtplib.SMTPException, OSError) as exc:
             raise ProviderError(f"cannot connect: {exc.__class__.__name__}: {exc}", attempted=False) from exc
         self._connection = connection
+        self._used = time.monotonic()
+        self._opened_with = _smtp_settings()
+
+    def _stale(self, connection: BaseEmailBackend) -> bool:
+        """Whether a kept connection must not be used: closed, idle too long, or closed by the server."""
+        if (
+            _smtp_closed(connection)
+            or (settings.NOTIFICATIONS_EMAIL_CONNECTION_IDLE_SECONDS > 0 and self._idle())
+            or self._opened_with != _smtp_settings()  # the server or account changed: not this session
+        ):
+            return True
+        sock = getattr(getattr(connection, "connection", None), "sock", None)
+        if sock is None:
+            return False  # not an SMTP session (an ESP's HTTP backend): nothing to look at
+        try:
+            # An idle SMTP session has nothing to read; anything readable is the server's goodbye
+            # (a 421 before it closes, or EOF). Zero timeout: no round trip.
+            readable, _, _ = select.select([sock], [], [], 0)
+        except (OSError, ValueError):
+            return True
+        return bool(readable)
+
+    def _idle(self) -> bool:
+        limit = float(settings.NOTIFICATIONS_EMAIL_CONNECTION_IDLE_SECONDS)
+        return time.monotonic() - self._used >= limit
 
     def close(self) -> None:
         if self._connection is not None:
@@ -71,8 +104,10 @@ class DjangoEmailProvider(EmailProvider):
             self._connection = None
 
     def after_batch(self) -> None:
-        # SMTP servers drop idle sessions after a few minutes: do not keep one across send runs.
-        self.close()
+        # The send run is over. Its session is kept for the next run only while it is fresh: SMTP servers
+        # drop idle sessions after a few minutes, and a worker with nothing to send closes it here.
+        if self._idle():
+            self.close()
 
     def build(
         self, message: EmailMessage, attachments: list[FetchedAttachment] | None = None
@@ -123,6 +158,7 @@ class DjangoEmailProvider(EmailProvider):
         finally:
             if self._connection is not None and _smtp_closed(self._connection):
                 self.close()  # smtplib closed the session itself (a 421): start a new one next time
+        self._used = time.monotonic()
         if not sent:
             raise ProviderError("the backend reported nothing sent")
         return ProviderResult(reference=self._reference(email, message), raw=self._raw(email))
@@ -292,3 +328,15 @@ def map_anymail_event(event_type: str, reject_reason: str | None) -> ReportStatu
     if event_type == "bounced":
         return ReportStatus(status=_BOUNCED.get(reject_reason or "", "Failed_Bounced"))
     return UNRECOGNISED
+
+
+def _smtp_settings() -> tuple[Any, ...]:
+    """The settings an SMTP session is opened with: a kept session serves only while they are the same."""
+    return (
+        settings.EMAIL_HOST,
+        settings.EMAIL_PORT,
+        settings.EMAIL_HOST_USER,
+        settings.EMAIL_HOST_PASSWORD,
+        settings.EMAIL_USE_TLS,
+        settings.EMAIL_USE_SSL,
+    )

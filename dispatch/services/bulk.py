@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -26,12 +27,14 @@ SPOOL_MEMORY_BYTES = 8 * 1024 * 1024
 # Spooled rows are read back and streamed to COPY in blocks of this size.
 COPY_BLOCK_BYTES = 1024 * 1024
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+# Most values have none of those characters; finding that out is several times cheaper than translate.
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]").search
 
 
 def copy_text(value: object) -> str:
     """One value in COPY text format."""
     if type(value) is str:  # the common case first: this runs several times per generated row
-        return value.translate(_COPY_ESCAPES)
+        return value if _COPY_SPECIAL(value) is None else value.translate(_COPY_ESCAPES)
     if value is None:
         return "\\N"
     if isinstance(value, bool):
@@ -63,9 +66,9 @@ def _uuid4_strings(count: int) -> list[str]:
     About three times faster than ``str(uuid.uuid4())`` per id, which shows at 100,000 rows.
     """
     raw = bytearray(os.urandom(16 * count))
-    for offset in range(0, 16 * count, 16):
-        raw[offset + 6] = (raw[offset + 6] & 0x0F) | 0x40  # version 4
-        raw[offset + 8] = (raw[offset + 8] & 0x3F) | 0x80  # RFC 4122 variant
+    # Every id's bytes 6 and 8 at once (extended slices): a third faster than a loop over the ids.
+    raw[6::16] = bytes((byte & 0x0F) | 0x40 for byte in raw[6::16])  # version 4
+    raw[8::16] = bytes((byte & 0x3F) | 0x80 for byte in raw[8::16])  # RFC 4122 variant
     h = raw.hex()
     return [
         f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-{h[i + 12 : i + 16]}-{h[i + 16 : i + 20]}-{h[i + 20 : i + 32]}"
@@ -112,10 +115,15 @@ class CopySpool:
     def add(self, row: list[str]) -> str:
         """Spool one row (an encoded template from :meth:`row`, possibly changed) with a new id; returns
         the id (as text)."""
+        return self.add_encoded("\t".join(row) + "\t")
+
+    def add_encoded(self, text: str) -> str:
+        """Spool one row given as its COPY text up to its id (every column but the last, each followed by
+        a tab) with a new id; returns the id (as text)."""
         if not self._ids:
             self._ids = _uuid4_strings(1000)
         row_id = self._ids.pop()
-        self._lines.append("\t".join(row) + "\t" + row_id)
+        self._lines.append(text + row_id)
         self.rows += 1
         if len(self._lines) >= 1000:
             self._flush()
@@ -172,8 +180,12 @@ class DedupCopySpool(CopySpool):
 
     def add_keyed(self, row: list[str], key: str, position: int) -> None:
         """Spool a row that is merged with the other rows of ``key`` (``position`` is its recipient's)."""
+        self.add_encoded_keyed("\t".join(row) + "\t", key, position)
+
+    def add_encoded_keyed(self, text: str, key: str, position: int) -> None:
+        """:meth:`add_keyed` for a row given as its COPY text up to its id (see :meth:`add_encoded`)."""
         number = self.rows
-        row_id = self.add(row)
+        row_id = self.add_encoded(text)
         self._key_lines.append(f"{copy_text(key)}\t{number}\t{position}\t{row_id}")
         self.keyed += 1
         if len(self._key_lines) >= 1000:
@@ -217,9 +229,9 @@ class DedupCopySpool(CopySpool):
                    GROUP BY k.key
                 """
             )
-            cursor.execute(f"SELECT count(*) FROM {repeated}")
-            found = cursor.fetchone()
-        if found and found[0]:
+            # CREATE ... AS reports the rows it wrote (its "SELECT n" tag): no count(*) round trip.
+            found = cursor.rowcount
+        if found > 0:
             inserted = self._copy_merged(keys, repeated)
         else:
             inserted = super().copy_into()

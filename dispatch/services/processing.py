@@ -38,11 +38,12 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from celery import current_app
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from dispatch.services.callback_outbox import callbacks_record_orders
@@ -131,21 +132,20 @@ def _registry_backoff(attempt: int) -> timedelta:
 
 def _recipient_chunks(order_id: uuid.UUID, size: int) -> Iterator[list[RecipientRow]]:
     """The order's recipients by position, ``size`` at a time (keyset pagination on the unique index)."""
+    # One plain statement per chunk, read by psycopg straight into tuples: the ORM's values_list costs
+    # about a tenth of a large order's generation.
+    # RecipientRow's fields are the table's column names.
+    quote = connection.ops.quote_name
+    sql = (
+        f"SELECT {', '.join(map(quote, RecipientRow._fields))} FROM {quote(Recipient._meta.db_table)}"
+        " WHERE order_id = %s AND position > %s ORDER BY position LIMIT %s"
+    )
+    make = RecipientRow._make
     last = -1
     while True:
-        rows = [
-            RecipientRow(*values)
-            for values in Recipient.objects.filter(order_id=order_id, position__gt=last)
-            .order_by("position")
-            .values_list(
-                "position",
-                "email_address",
-                "mobile_number",
-                "organization_number",
-                "national_identity_number",
-                "external_identity",
-            )[:size]
-        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [order_id, last, size])
+            rows = list(map(make, cursor.fetchall()))
         if not rows:
             return
         yield rows
@@ -189,16 +189,15 @@ def _generate(order: Order, claim: Claim, registry: ContactRegistry, now: dateti
                     authorization=get_authorization(),
                 )
             identities = registry.external_identities(usernames) if usernames else {}
-            ignore = bool(order.ignore_reservation)
-            generator.add(
-                recipient_resolve(
-                    row,
+            generator.add_rows(
+                rows,
+                partial(
+                    recipient_resolve,
                     persons=persons,
                     organizations=organizations,
                     identities=identities,
-                    ignore_reservation=ignore,
-                )
-                for row in rows
+                    ignore_reservation=bool(order.ignore_reservation),
+                ),
             )
             lease.renew_if_due()
     except BaseException:

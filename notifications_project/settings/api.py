@@ -114,6 +114,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["core.auth.IsServiceOwner"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's negotiation, answering the usual Accept headers without parsing them (core/negotiation.py).
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.negotiation.JsonFirstNegotiation",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.problems.problem_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["core.throttling.CreatorRateThrottle"],

@@ -40,3 +40,8 @@ CACHES = {
         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }
 }
+# Celery closes the database connection before and after every task unless this is set: a new PostgreSQL
+# backend (a fork and an authentication) per task, the largest part of an immediate order's hops. Tasks
+# reuse their process's connection instead; dispatch/tasks/__init__.py applies CONN_MAX_AGE and the health
+# check around each task as Django does around a request.
+CELERY_DB_REUSE_MAX = 1000

@@ -98,6 +98,9 @@ EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD") or ""
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+# A worker keeps its email connection (SMTP session) between send runs while it has been idle less than
+# this, so an immediate email is not held up by a new session; 0: a new connection for every run.
+NOTIFICATIONS_EMAIL_CONNECTION_IDLE_SECONDS = env_float("NOTIFICATIONS_EMAIL_CONNECTION_IDLE_SECONDS", 30.0)
 # Email through an ESP with django-anymail: the ESP's backend module name ("postmark", "sendgrid",
 # "amazon_ses", "mailgun", ...); every ANYMAIL_<NAME> variable (or ANYMAIL_<NAME>_FILE) becomes
 # ANYMAIL["<NAME>"], e.g. ANYMAIL_POSTMARK_SERVER_TOKEN and ANYMAIL_WEBHOOK_SECRET ("user:password").

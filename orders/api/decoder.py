@@ -14,8 +14,10 @@ Python's JSON parser (the serializer's path) accepts as the same document.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from django.conf import settings
@@ -33,7 +35,7 @@ from orders.api.serializers.recipients import recipient_item_data, recipient_ite
 from orders.api.serializers.requests import SEND_TIME_TOLERANCE_SECONDS, is_valid_status_callback_url
 from orders.api.serializers.templates import CONTENT_TYPE_VALUES
 from orders.models import NotificationChannel, Order
-from orders.services import RecipientData
+from orders.services import MobileRecipients, RecipientData
 from templates.models import SmsTemplate
 from templates.records import EmailTemplateData, SmsTemplateData
 
@@ -81,7 +83,27 @@ class _EmailOrder(_Order, rename="camel", forbid_unknown_fields=True):
     content_type: str | int | None = None
 
 
+class _MobileOnly(msgspec.Struct, rename="camel", forbid_unknown_fields=True, gc=False):
+    mobile_number: str
+
+
+class _MobileOnlySmsOrder(_SmsOrder, rename="camel", forbid_unknown_fields=True):
+    # The shape of nearly every large order: each recipient a mobile number and nothing else. Any other
+    # recipient (another field, even null; no number) fails this decoder and the general one decides.
+    recipients: list[_MobileOnly]  # type: ignore[assignment]
+
+
 _SMS_DECODER = msgspec.json.Decoder(_SmsOrder)
+_MOBILE_ONLY_SMS_DECODER = msgspec.json.Decoder(_MobileOnlySmsOrder)
+# From this body size on an SMS order is tried as mobile-number-only first (about 500 recipients); a
+# smaller one goes straight to the general decoder, as it always did.
+MOBILE_ONLY_MIN_BODY = 16_384
+# Every number of a list joined by newlines in one match, in C: a million times fewer calls than one
+# fullmatch per number. PLAIN_MOBILE_NUMBER matches no newline, so each line must be one whole number.
+_PLAIN_NUMBER_LINES = re.compile(
+    rf"(?:(?:{validation.PLAIN_MOBILE_NUMBER.pattern})\n)*(?:{validation.PLAIN_MOBILE_NUMBER.pattern})",
+    validation.PLAIN_MOBILE_NUMBER.flags,
+)
 _EMAIL_DECODER = msgspec.json.Decoder(_EmailOrder)
 
 
@@ -125,7 +147,7 @@ def decode_sms_order(request: Request) -> dict[str, Any] | None:
     if body is None:
         return None
     try:
-        order = _SMS_DECODER.decode(body)
+        order = _sms_order(body)
         attrs = _order_attrs(order, NotificationChannel.SMS, address_at_recipient=False)
         text = order.body
         if not text.strip() or len(text) > settings.NOTIFICATIONS_MAX_SMS_BODY_CHARS:
@@ -136,6 +158,15 @@ def decode_sms_order(request: Request) -> dict[str, Any] | None:
     attrs["notification_channel"] = NotificationChannel.SMS
     attrs["sms_template"] = SmsTemplateData(body=text, sender_number=sender)
     return attrs
+
+
+def _sms_order(body: bytes) -> _SmsOrder:
+    if len(body) >= MOBILE_ONLY_MIN_BODY:
+        try:
+            return _MOBILE_ONLY_SMS_DECODER.decode(body)
+        except msgspec.ValidationError:
+            pass  # a recipient of another shape (or any other type error): the general decoder decides
+    return _SMS_DECODER.decode(body)
 
 
 def decode_email_order(request: Request) -> dict[str, Any] | None:
@@ -255,11 +286,39 @@ def _content_type(value: str | int | None) -> str:
 
 
 def _recipients(
-    recipients: list[_Recipient], channel: str, address_at_recipient: bool
-) -> list[RecipientData]:
+    recipients: list[_Recipient] | list[_MobileOnly], channel: str, address_at_recipient: bool
+) -> Sequence[RecipientData]:
     """RecipientsField: every recipient valid for ``channel``, as registered."""
     if not recipients or len(recipients) > settings.NOTIFICATIONS_MAX_RECIPIENTS_PER_ORDER:
         raise _Declined
+    if recipients and type(recipients[0]) is _MobileOnly:
+        return _mobile_only_recipients(cast(list[_MobileOnly], recipients), channel, address_at_recipient)
+    return _general_recipients(cast(list[_Recipient], recipients), channel, address_at_recipient)
+
+
+def _mobile_only_recipients(
+    recipients: list[_MobileOnly], channel: str, address_at_recipient: bool
+) -> Sequence[RecipientData]:
+    numbers = [recipient.mobile_number for recipient in recipients]
+    joined = "\n".join(numbers)
+    if joined.count("\n") == len(numbers) - 1 and _PLAIN_NUMBER_LINES.fullmatch(joined):
+        # Every number in the plain Norwegian form: valid, and held without an object per recipient.
+        return MobileRecipients(numbers)
+    # Some number in another form: each decided as the serializer decides it.
+    plain = validation.PLAIN_MOBILE_NUMBER.fullmatch
+    result: list[RecipientData] = []
+    for number in numbers:
+        if not plain(number):
+            item = {"mobileNumber": number}
+            if recipient_item_errors(item, channel, address_at_recipient):
+                raise _Declined
+        result.append(RecipientData(mobile_number=number))
+    return result
+
+
+def _general_recipients(
+    recipients: list[_Recipient], channel: str, address_at_recipient: bool
+) -> list[RecipientData]:
     plain = validation.PLAIN_MOBILE_NUMBER.fullmatch if channel != NotificationChannel.EMAIL else None
     result: list[RecipientData] = []
     append = result.append

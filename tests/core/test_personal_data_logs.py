@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 import time_machine
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
 import dispatch.tasks  # noqa: F401 - registers the tasks that are enqueued by name
 from core.logfilters import PersonalDataFilter, add_to_handlers, mask_personal_data
@@ -172,3 +174,11 @@ def test_celery_worker_handlers_get_the_filter_too() -> None:
         logger.removeHandler(handler)
 
     assert [type(f) for f in handler.filters] == [PersonalDataFilter]
+
+
+@given(st.text(alphabet=st.sampled_from("0123456789+@.-_ abxyz\n"), max_size=60))
+def test_the_masking_shortcuts_mask_as_the_three_patterns_do(text: str) -> None:
+    from core.logfilters import _EMAIL, _NIN, _PHONE
+
+    plain = _NIN.sub("[nin]", _PHONE.sub("[phone]", _EMAIL.sub("[email]", text)))
+    assert mask_personal_data(text) == plain

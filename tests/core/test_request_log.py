@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -57,3 +58,36 @@ def test_a_control_character_in_the_path_is_logged_escaped_on_one_line(
     (line,) = _log_lines(caplog)
     assert not re.search(r"[\x00-\x1f\u2028]", line)
     assert "\\x" in line
+
+
+def test_an_order_registered_by_a_request_is_one_log_line_with_the_request(
+    api_client: APIClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    body = {"body": "Hello", "recipients": [{"mobileNumber": "+4799999999"}], "requestedSendTime": tomorrow}
+    with caplog.at_level(logging.INFO):
+        response = api_client.post(
+            "/notifications/api/v1/orders/sms", body, format="json", HTTP_X_REQUEST_ID="req-1"
+        )
+
+    assert response.status_code == 202
+    order_id = response.json()["orderId"]
+    (record,) = [r for r in caplog.records if r.levelno >= logging.INFO]
+    assert record.name == "notifications.request"
+    assert record.getMessage().startswith("POST /notifications/api/v1/orders/sms 202 ")
+    assert record.getMessage().endswith(f"request_id=req-1 order {order_id} registered: Sms, 1 recipient(s)")
+    assert (record.request_id, record.order_id, record.creator) == ("req-1", order_id, "ttd")  # type: ignore[attr-defined]
+
+
+def test_an_event_outside_a_request_is_a_line_of_its_own(caplog: pytest.LogCaptureFixture) -> None:
+    from core.middleware import log_with_request
+
+    with caplog.at_level(logging.INFO, logger="orders.services"):
+        log_with_request(
+            logging.getLogger("orders.services"), "order %s registered", "x", extra={"order_id": "x"}
+        )
+
+    (record,) = caplog.records
+    assert record.name == "orders.services"
+    assert record.getMessage() == "order x registered"
+    assert record.order_id == "x"  # type: ignore[attr-defined]

@@ -25,6 +25,12 @@ from tests.factories import OrderFactory
         (uuid.UUID(int=1), "00000000-0000-0000-0000-000000000001"),
         (datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), "2026-01-02T03:04:05+00:00"),
         ("a\tb\nc\rd\\e", "a\\tb\\nc\\rd\\\\e"),
+        # Each special character on its own is found (the plain-text shortcut must not skip it).
+        ("back\\slash", "back\\\\slash"),
+        ("tab\t", "tab\\t"),
+        ("\nline", "\\nline"),
+        ("c\rr", "c\\rr"),
+        ("+4799999999", "+4799999999"),
         ({"k": "v"}, '{"k": "v"}'),
     ],
 )

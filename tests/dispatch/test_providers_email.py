@@ -9,6 +9,7 @@ import time_machine
 from django.utils import timezone
 
 from dispatch.models import AttemptOutcome, DeliveryAttempt, ProviderPause
+from dispatch.providers import email_provider
 from dispatch.services.sending import notifications_send
 from fakes.smtp import SmtpFake
 from orders.models import Order, OrderStatus
@@ -214,3 +215,83 @@ def test_smtp_authentication_is_used_and_a_wrong_password_holds_the_batch(settin
         assert "authentication failed" in held.last_error
     finally:
         fake.stop()
+
+
+def test_the_next_send_run_reuses_the_smtp_session_while_it_is_fresh(smtp, settings):
+    settings.NOTIFICATIONS_EMAIL_CONNECTION_IDLE_SECONDS = 30
+    email_notification(to_address="first@domain.com")
+    notifications_send(channel="Email")
+    second = email_notification(to_address="second@domain.com")
+
+    notifications_send(channel="Email")
+
+    second.refresh_from_db()
+    assert second.status == "Delivered"
+    assert [item.rcpt_tos for item in smtp.received] == [["first@domain.com"], ["second@domain.com"]]
+    assert smtp.sessions == 1  # one EHLO: the second run sent over the first run's session
+
+
+def test_a_kept_session_serves_only_the_server_it_was_opened_for(smtp, settings):
+    """A session kept from the last run is not used once the SMTP settings name another server (or
+    account): the next message goes to the server the settings name now."""
+    settings.NOTIFICATIONS_EMAIL_CONNECTION_IDLE_SECONDS = 30
+    email_notification(to_address="first@domain.com")
+    notifications_send(channel="Email")
+    kept = email_provider()._connection
+    assert kept is not None
+    assert kept.connection is not None
+    other = SmtpFake().start()
+    try:
+        use_smtp_server(settings, other.port)
+        second = email_notification(to_address="second@domain.com")
+
+        notifications_send(channel="Email")
+
+        second.refresh_from_db()
+        assert second.status == "Delivered"
+        assert [item.rcpt_tos for item in smtp.received] == [["first@domain.com"]]
+        assert [item.rcpt_tos for item in other.received] == [["second@domain.com"]]
+        assert kept.connection is None  # the old server's session was closed
+    finally:
+        other.stop()
+
+
+def test_a_session_idle_past_the_limit_is_replaced_and_closed_when_the_run_ends(smtp, settings):
+    settings.NOTIFICATIONS_EMAIL_CONNECTION_IDLE_SECONDS = 30
+    email_notification(to_address="first@domain.com")
+    notifications_send(channel="Email")
+    provider = email_provider()
+    kept = provider._connection
+    assert kept is not None
+    assert kept.connection is not None  # kept open after the run
+
+    # Idle longer than the limit (a microsecond: the first run's message is longer ago than that).
+    settings.NOTIFICATIONS_EMAIL_CONNECTION_IDLE_SECONDS = 1e-6
+    second = email_notification(to_address="second@domain.com")
+    notifications_send(channel="Email")
+
+    second.refresh_from_db()
+    assert second.status == "Delivered"
+    assert smtp.sessions == 2  # a new session for the second run
+    assert kept.connection is None  # the stale one was closed (QUIT) before
+    assert provider._connection is None  # and the new one when its run ended, idle past the limit by then
+
+
+def test_a_session_the_server_closed_while_idle_is_replaced_before_anything_is_sent(smtp, settings):
+    settings.NOTIFICATIONS_EMAIL_CONNECTION_IDLE_SECONDS = 30
+    email_notification(to_address="first@domain.com")
+    notifications_send(channel="Email")
+    smtp.drop_sessions()  # the server's idle timeout
+    second = email_notification(to_address="second@domain.com")
+
+    notifications_send(channel="Email")
+
+    second.refresh_from_db()
+    # Not a lost connection charged to the message: sent at its first attempt over a new session.
+    assert (second.status, second.attempts, second.last_error) == ("Delivered", 1, "")
+    assert (
+        not DeliveryAttempt.objects.filter(notification_id=second.id)
+        .exclude(outcome=AttemptOutcome.ACCEPTED)
+        .exists()
+    )
+    assert smtp.sessions == 2

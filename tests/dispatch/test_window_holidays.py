@@ -199,3 +199,34 @@ def test_the_admin_dashboard_shows_the_holiday(support):
 
     assert "opens Sun 27 Dec 09:00" in page
     assert "25 December: Christmas Day; 26 December: Second Day of Christmas" in page
+
+
+def test_a_worker_loads_the_holiday_calendar_before_its_pool_forks() -> None:
+    """Celery's worker_init (in the parent, before the pool forks) computes this year's and next year's
+    holidays, so no pool process pays for the calendar on its first order."""
+    from celery.signals import worker_init
+
+    import dispatch.tasks  # noqa: F401  (a worker imports its task modules before worker_init)
+    from dispatch.services.window import _holiday_calendar
+
+    _holiday_calendar.cache_clear()
+    with time_machine.travel(datetime(2031, 3, 1, 12, tzinfo=UTC), tick=False):
+        worker_init.send(sender=None)
+
+    assert _holiday_calendar.cache_info().currsize == 1
+    calendar = _holiday_calendar("NO")
+    assert {2031, 2032} <= set(calendar.years)
+    assert calendar.get(date(2032, 12, 25)) == "Christmas Day"
+
+
+def test_the_warm_up_loads_nothing_without_a_holiday_calendar(settings) -> None:
+    from celery.signals import worker_init
+
+    import dispatch.tasks  # noqa: F401
+    from dispatch.services.window import _holiday_calendar
+
+    settings.NOTIFICATIONS_SMS_HOLIDAYS_COUNTRY = ""
+    _holiday_calendar.cache_clear()
+    worker_init.send(sender=None)
+
+    assert _holiday_calendar.cache_info().currsize == 0

@@ -184,7 +184,8 @@ def test_a_cluster_loses_and_duplicates_nothing_when_nodes_stop_and_die(
     )
     in_flight = {row[0]: row[2] for row in snapshot}
     assert not {row[1] for row in snapshot} & claims_before_stop, "the stopped worker left its batch behind"
-    assert len({row[1] for row in snapshot}) <= 1
+    # The batch being sent and the next one, claimed ahead while it is sent (docs/sending.md).
+    assert len({row[1] for row in snapshot}) <= 2
     restart(sending[0])
     restart(sending[1])
 
@@ -220,8 +221,10 @@ def test_a_cluster_loses_and_duplicates_nothing_when_nodes_stop_and_die(
     by_address = {row[1]: row[0] for row in rows}
     duplicates = {item: count for item, count in received.items() if count > 1}
     assert {by_address[item] for item in duplicates} <= set(in_flight), f"seed {seed}: resent, not in flight"
-    assert max(duplicates.values(), default=1) == 2
-    # What the stuck-send sweep gave back was exactly that claim: the graceful stop left nothing behind.
+    # At most one second copy; none when the kill came before the batch's first message (or while only
+    # the batch claimed ahead, never handed to the server, was in Sending).
+    assert max(duplicates.values(), default=1) <= 2
+    # What the stuck-send sweep gave back was exactly those claims: the graceful stop left nothing behind.
     lost = set(
         DeliveryAttempt.objects.filter(
             notification_id__in=[row[0] for row in rows], outcome=AttemptOutcome.LOST

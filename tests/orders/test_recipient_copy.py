@@ -9,7 +9,7 @@ import pytest
 from django.db import transaction
 
 from orders.models import Order, Recipient
-from orders.services import RecipientData, recipients_copy
+from orders.services import MobileRecipients, RecipientData, recipients_copy
 from tests.factories import OrderFactory
 
 pytestmark = pytest.mark.django_db
@@ -102,3 +102,54 @@ def test_a_failed_copy_leaves_no_recipient_behind() -> None:
         recipients_copy(order_id=order.id, recipients=recipients, reservations={})
 
     assert not Recipient.objects.filter(order=order).exists()
+
+
+def _all_columns(order: Order) -> list[tuple[Any, ...]]:
+    # Every column but the row's own id, so two orders' rows compare whatever their ids.
+    fields = [f.attname for f in Recipient._meta.concrete_fields if f.attname not in ("id", "order_id")]
+    return list(Recipient.objects.filter(order=order).order_by("position").values_list(*fields))
+
+
+@pytest.mark.parametrize("count", [1, 99, 10_000, 10_001, 25_000])
+def test_mobile_numbers_as_copy_text_store_exactly_what_write_row_stores(count: int) -> None:
+    """The text written for MobileRecipients (chunk edges included) against write_row of the same list."""
+    numbers = [f"+47{4 if n % 3 else 9}{n:07d}" if n % 5 else f"0047{n:08d}" for n in range(count)]
+    by_rows, by_text = OrderFactory(), OrderFactory()
+    with transaction.atomic():
+        recipients_copy(
+            order_id=by_rows.id, recipients=[RecipientData(mobile_number=n) for n in numbers], reservations={}
+        )
+        recipients_copy(order_id=by_text.id, recipients=MobileRecipients(numbers), reservations={})
+
+    assert _all_columns(by_text) == _all_columns(by_rows)
+    assert len(_all_columns(by_text)) == count
+
+
+@pytest.mark.parametrize(
+    "numbers",
+    [["+4799999999", "tab\there"], ["back\\slash"], ["+4799999999\n+4799999998"], ["cr\r"], [""]],
+    ids=["tab", "backslash", "newline", "carriage return", "empty"],
+)
+def test_mobile_numbers_copy_text_refuses_what_it_would_have_to_escape(numbers: list[str]) -> None:
+    order = OrderFactory()
+    with pytest.raises(ValueError, match="plain form"), transaction.atomic():
+        recipients_copy(order_id=order.id, recipients=MobileRecipients(numbers), reservations={})
+
+    assert not Recipient.objects.filter(order=order).exists()
+
+
+def test_mobile_recipients_read_as_the_list_of_recipients_they_stand_for() -> None:
+    numbers = ["+4799999999", "004741234567", "+4790000000"]
+    as_list = [RecipientData(mobile_number=n) for n in numbers]
+    recipients = MobileRecipients(numbers)
+
+    assert recipients == as_list
+    assert as_list == recipients
+    assert list(recipients) == as_list
+    assert recipients[1] == as_list[1]
+    assert recipients[-1] == as_list[-1]
+    assert recipients[1:] == as_list[1:]
+    assert len(recipients) == 3
+    assert recipients != as_list[:2]
+    assert recipients != [*as_list[:2], RecipientData(email_address="+4790000000")]
+    assert recipients == MobileRecipients(list(numbers))

@@ -131,21 +131,25 @@ def notifications_claim(
         picked = _due(model, channel, now).select_for_update(skip_locked=True).order_by("created_at", "id")
         picked_sql, picked_params = picked.values("id")[:limit].query.sql_with_params()
         with connection.cursor() as cursor:
+            # MATERIALIZED: the pick runs exactly once. As a plain subquery the planner may put it on the
+            # inner side of a join and run it again per row, and each run of a LIMIT ... SKIP LOCKED can
+            # pick other rows: a claim of more than ``limit``.
             cursor.execute(
                 f"""
+                WITH picked AS MATERIALIZED ({picked_sql})
                 UPDATE {table} AS n
                    SET status = 'Sending', claimed_at = %s, claim_id = %s, lease_until = %s,
                        status_changed_at = %s, attempts = n.attempts + 1
-                  FROM ({picked_sql}) AS picked
+                  FROM picked
                  WHERE n.id = picked.id
              RETURNING n.id, n.order_id, n.attempts, n.created_at, n.{address}, {subject}, n.body
                 """,
                 [
+                    *picked_params,
                     now,
                     claim_id,
                     now + timedelta(seconds=settings.NOTIFICATIONS_SEND_LEASE_SECONDS),
                     now,
-                    *picked_params,
                 ],
             )
             rows = sorted((_Row(*row) for row in cursor.fetchall()), key=lambda row: (row.created_at, row.id))

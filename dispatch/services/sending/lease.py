@@ -65,7 +65,9 @@ class _Lease:
     only in batches that last that long (it has a connection of its own, closed when it ends).
     """
 
-    def __init__(self, *, channel: str, claim_id: uuid.UUID, ids: set[uuid.UUID]) -> None:
+    def __init__(
+        self, *, channel: str, claim_id: uuid.UUID, ids: set[uuid.UUID], claimed: float | None = None
+    ) -> None:
         self.channel = channel
         self.claim_id = claim_id
         self.ids = ids
@@ -74,7 +76,8 @@ class _Lease:
         # and two transactions of one worker locking them in different orders could deadlock.
         self.busy = threading.Lock()
         self._held: set[uuid.UUID] = ids  # the rows the claim held at the last renewal
-        self._renewed = time.monotonic()  # the claim itself counts as the first renewal
+        # The claim itself counts as the first renewal (``claimed``: when a claim made ahead was made).
+        self._renewed = time.monotonic() if claimed is None else claimed
         self._generation = 0
         self._checked = 0
         self._lost = False

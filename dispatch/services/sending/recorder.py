@@ -6,6 +6,9 @@ record. At most one chunk is being recorded while the next one fills, so the out
 are at most two chunks; the sender stops handing messages over as soon as a record has failed, as it did
 when it recorded them itself.
 
+The same thread, first in first out, also claims a channel's next batch ahead and asks whether the other
+channel is due (``send._Ahead``, ``send._ChannelRun._between``): round trips the sender no longer waits for.
+
 The thread lives as long as its worker process; its database connection is checked before each chunk,
 like a task's, and closed at the end of each send run. Inside a transaction (an instant send's request,
 a test) and for batches of a single chunk, chunks are recorded in the caller's thread: another
@@ -33,7 +36,7 @@ _executor_pid = 0
 _executor_lock = threading.Lock()
 
 
-def _pool() -> ThreadPoolExecutor:
+def record_pool() -> ThreadPoolExecutor:
     """This process's recording thread (a forked worker process makes its own)."""
     global _executor, _executor_pid
     with _executor_lock:
@@ -43,7 +46,7 @@ def _pool() -> ThreadPoolExecutor:
         return _executor
 
 
-def _fresh_connections() -> None:
+def fresh_connections() -> None:
     """What Celery does around a task: drop a connection that broke or outlived its age."""
     for conn in connections.all(initialized_only=True):
         conn.close_if_unusable_or_obsolete()
@@ -80,7 +83,7 @@ class Recorder:
     def _work(self, outcomes: list[Outcome[Any]]) -> Callable[[], SendSummary]:
         def record() -> SendSummary:
             if self.background:
-                _fresh_connections()
+                fresh_connections()
             with self.lease.busy:  # never while the heartbeat renews this claim's rows
                 return _record(
                     provider=self.provider, channel=self.channel, by_id=self.by_id, outcomes=outcomes
@@ -102,7 +105,7 @@ class Recorder:
             self.summary.add(self._work(outcomes)())
             return
         self._wait()
-        self._running = _pool().submit(self._work(outcomes))
+        self._running = record_pool().submit(self._work(outcomes))
 
     def _wait(self) -> None:
         running, self._running = self._running, None

@@ -6,9 +6,11 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 
 from core import tracing
 from dispatch.models import Channel
@@ -19,7 +21,7 @@ from dispatch.services.metric_counters import counters_flush
 from dispatch.services.sending.claim import Claimed, notifications_claim, notifications_due
 from dispatch.services.sending.lease import _give_back, _Lease
 from dispatch.services.sending.record import RECORD_CHUNK, SendSummary
-from dispatch.services.sending.recorder import Recorder, recording_close
+from dispatch.services.sending.recorder import Recorder, fresh_connections, record_pool, recording_close
 from dispatch.shutdown import stop_requested
 
 logger = logging.getLogger(__name__)
@@ -32,9 +34,9 @@ INTERLEAVE_BATCH = 50
 def notifications_send(*, channel: str | None = None, time_budget: float | None = None) -> SendSummary:
     """Send claimed batches on one or both channels until nothing is left or the time budget is used.
 
-    With both channels the batches take turns (one email batch, one SMS batch, ...), and a channel that
-    had nothing is asked again each round: a backlog of 50,000 SMS holds a new email back for one SMS
-    batch, not until the backlog is gone.
+    With both channels the batches take turns (one email batch, one SMS batch, ...); a channel that had
+    nothing is asked between the messages of the other's backlog and claims on its own again before the
+    run ends: a backlog of 50,000 SMS holds a new email back for a few SMS, not until the backlog is gone.
     """
     channels = [channel] if channel else [Channel.EMAIL, Channel.SMS]
     budget = time_budget if time_budget is not None else settings.NOTIFICATIONS_SEND_TASK_SECONDS
@@ -46,9 +48,12 @@ def notifications_send(*, channel: str | None = None, time_budget: float | None 
     try:
         # A worker asked to stop (SIGTERM) ends the run here, between batches: nothing is left in flight.
         while time.monotonic() < deadline and not stop_requested():
-            # Another round only while some channel had a full batch: more may be waiting there.
-            full = [run.step() for run in runs if not run.stopped]
-            if not any(full):
+            # Another round only while some channel had a full batch: more may be waiting there. A channel
+            # that had nothing is asked between the messages of the other's backlog instead (in the
+            # recording thread), and claims on its own again only before the run ends.
+            watched = [run for run in runs if run.watched()]
+            full = [run.step() for run in runs if not run.stopped and run not in watched]
+            if not any(full) and not any([run.step() for run in watched if not run.stopped]):
                 break
     finally:
         for run in runs:
@@ -82,35 +87,64 @@ class _ChannelRun:
         # Unknown before the channel's first turn, which comes within the run's first round anyway.
         self.backlog = True
         self._polled = time.monotonic()
+        self._ahead: _Ahead | None = None  # the next batch, claimed while the current one is sent
+        self._due_check: Future[list[str]] | None = None  # "is another channel due?", being asked
+
+    def watched(self) -> bool:
+        """Whether this channel, which emptied its queue, is asked for between another's backlog.
+
+        Then a claim of its own each round (a transaction, two round trips, nearly always finding nothing)
+        would only hold the other channel's next batch back.
+        """
+        return not self.backlog and any(other.backlog and not other.stopped for other in self.others)
 
     def step(self, *, limit: int | None = None) -> bool:
         """Claim and send one batch (of at most ``limit``); True when it was full (more may be waiting).
 
         A batch of at most ``limit`` is sent in between another channel's messages, and itself lets
-        nothing in between.
+        nothing in between. After a full batch the next one is claimed ahead, in the background, while
+        this one is sent (see :class:`_Ahead`).
         """
-        chosen = _choose(self.channel)
-        if chosen is None:
-            self.stopped = True
-            return False
-        provider, size = chosen
-        size = size if limit is None else min(size, limit)
+        ahead = self._ahead if limit is None else None
+        self._ahead = None if limit is None else self._ahead
+        claimed: list[Claimed] = ahead.take() if ahead is not None else []
+        if ahead is not None and claimed:
+            provider, size, clock = ahead.provider, ahead.size, ahead.clock
+        else:
+            ahead = None  # nothing was due then: ask again now
+            chosen = _choose(self.channel)
+            if chosen is None:
+                self.stopped = True
+                return False
+            provider, size = chosen
+            size = size if limit is None else min(size, limit)
+            clock = time.monotonic()
+            claimed = notifications_claim(channel=self.channel, pause_key=provider.pause_key, limit=size)
         self._used[provider.pause_key] = provider
-        claimed = notifications_claim(channel=self.channel, pause_key=provider.pause_key, limit=size)
         if not claimed:
             self.backlog = False
             return False
         # A full batch means more may be waiting: the channel is then not asked in between the other's
         # messages (a backlog of both channels goes in turns of whole batches, as before).
         self.backlog = len(claimed) >= size
+        if self.backlog and limit is None and not connection.in_atomic_block:
+            # Claimed in the recording thread before any outcome of this batch is recorded there, so
+            # the next batch is ready when this one has been handed over.
+            self._ahead = _Ahead(channel=self.channel, provider=provider, size=size)
         between = self._between if self.others and limit is None else None
-        batch = _send_batch(provider=provider, channel=self.channel, claimed=claimed, between=between)
+        batch = _send_batch(
+            provider=provider, channel=self.channel, claimed=claimed, between=between, claimed_clock=clock
+        )
         self.summary.add(batch)
         # A paused provider ends the channel's run unless another one can take the next batch.
-        if batch.paused_until is not None and len(sms_providers() if self.channel == Channel.SMS else []) < 2:
-            self.stopped = True
-            return False
-        return self.backlog
+        if batch.paused_until is not None:
+            self._give_back_ahead()  # claimed before the pause was known: not to be sent now
+            if len(sms_providers() if self.channel == Channel.SMS else []) < 2:
+                self.stopped = True
+                return False
+        # A batch claimed ahead was claimed before the last one was sent: what fell due since is asked
+        # for by the next claim, so a run never ends on a claim made ahead.
+        return self.backlog or ahead is not None
 
     def _between(self) -> None:
         """Between two messages of this channel's batch: send what became due on the other channels.
@@ -118,18 +152,98 @@ class _ChannelRun:
         Every ``NOTIFICATIONS_SEND_INTERLEAVE_SECONDS`` at most, one indexed query asks whether the other
         channel has a due row; only then is a small batch of it claimed and sent, without interleaving
         in turn. So an immediate email waits for a few SMS of a 500-SMS batch, not for the whole batch.
+        The question is asked by the recording thread (its answer is looked at between later messages):
+        a round trip per question in the sender was half of its time on a busy machine.
         """
+        check = self._due_check
+        if check is not None:
+            if not check.done():
+                return
+            self._due_check = None
+            due = _answer(check)
+            for other in self.others:
+                if other.channel in due and not (other.stopped or other.backlog):
+                    other.step(limit=INTERLEAVE_BATCH)
+            return
         now = time.monotonic()
         if now - self._polled < settings.NOTIFICATIONS_SEND_INTERLEAVE_SECONDS:
             return
         self._polled = now
-        for other in self.others:
-            if not (other.stopped or other.backlog) and notifications_due(channel=other.channel):
-                other.step(limit=INTERLEAVE_BATCH)
+        asked = [other.channel for other in self.others if not (other.stopped or other.backlog)]
+        if not asked:
+            return
+        if connection.in_atomic_block:
+            # Rows of this transaction (a test's) are invisible to the thread's connection: ask here.
+            for other in self.others:
+                if other.channel in asked and notifications_due(channel=other.channel):
+                    other.step(limit=INTERLEAVE_BATCH)
+            return
+        self._due_check = record_pool().submit(_due_channels, asked)
+
+    def _give_back_ahead(self) -> None:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            self.summary.released += ahead.give_back()
 
     def close(self) -> None:
-        for provider in self._used.values():
-            provider.after_batch()
+        try:
+            self._give_back_ahead()  # the run ends (done, deadline, stop, error) with a batch claimed ahead
+        finally:
+            for provider in self._used.values():
+                provider.after_batch()
+
+
+def _due_channels(channels: list[str]) -> list[str]:
+    """Which of ``channels`` have a due notification (in the recording thread)."""
+    fresh_connections()
+    return [channel for channel in channels if notifications_due(channel=channel)]
+
+
+def _answer(check: Future[list[str]]) -> list[str]:
+    error = check.exception()
+    if error is not None:
+        # Only a shortcut: what is due is sent in the channel's own turn anyway.
+        logger.warning("could not ask whether another channel is due: %s", error)
+        return []
+    return check.result()
+
+
+class _Ahead:
+    """The next batch of a channel, claimed by the recording thread while the current one is sent.
+
+    The claim goes to the same single thread as the current batch's records, before them: so it is made
+    before any outcome of the current batch is recorded (an order, not a race), on that thread's own
+    connection, and takes the sender no round trip at all. Claimed rows wait for their send under the
+    claim's lease like any claimed row: a worker killed before sending them leaves them to the lease's
+    expiry and the release sweep; a run that ends without sending them gives them back at once.
+    """
+
+    def __init__(self, *, channel: str, provider: Provider[Any], size: int) -> None:
+        self.channel = channel
+        self.provider = provider
+        self.size = size
+        self.clock = time.monotonic()  # at or before the claim: the lease counts from no earlier
+        self.future: Future[list[Claimed]] = record_pool().submit(self._claim)
+
+    def _claim(self) -> list[Claimed]:
+        fresh_connections()
+        return notifications_claim(channel=self.channel, pause_key=self.provider.pause_key, limit=self.size)
+
+    def take(self) -> list[Claimed]:
+        """The batch claimed ahead (raises what the claim raised, as a claim made here would)."""
+        return self.future.result()
+
+    def give_back(self) -> int:
+        """Return the rows claimed ahead and not sent to New, their attempt given back."""
+        try:
+            claimed = self.future.result()
+        except Exception:
+            logger.exception("the claim made ahead on %s failed; nothing to give back", self.channel)
+            return 0
+        if not claimed:
+            return 0
+        ids = [item.message.notification_id for item in claimed]
+        return _give_back(channel=self.channel, claim_id=claimed[0].claim_id, ids=ids)
 
 
 def notifications_send_channel(*, channel: str, deadline: float) -> SendSummary:
@@ -150,6 +264,7 @@ def _send_batch(
     channel: str,
     claimed: Sequence[Claimed],
     between: Callable[[], None] | None = None,
+    claimed_clock: float | None = None,
 ) -> SendSummary:
     by_id = {item.message.notification_id: item for item in claimed}
     summary = SendSummary(claimed=len(claimed))
@@ -162,7 +277,7 @@ def _send_batch(
     }
     with (
         tracing.span("notifications.send_batch", attributes),
-        _Lease(channel=channel, claim_id=claimed[0].claim_id, ids=set(by_id)) as lease,
+        _Lease(channel=channel, claim_id=claimed[0].claim_id, ids=set(by_id), claimed=claimed_clock) as lease,
     ):
         seen = _send_claimed(
             provider=provider, channel=channel, by_id=by_id, lease=lease, summary=summary, between=between

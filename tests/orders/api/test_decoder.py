@@ -24,14 +24,20 @@ from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
+from core.auth import ServiceOwner
 from orders.api.base import json_body
-from orders.api.decoder import decode_email_order, decode_sms_order
+from orders.api.decoder import MOBILE_ONLY_MIN_BODY, decode_email_order, decode_sms_order
 from orders.api.parsers import BoundedJSONParser
 from orders.api.serializers import (
     EmailNotificationOrderRequestSerializer,
     OrderRequestBaseSerializer,
     SmsNotificationOrderRequestSerializer,
 )
+from orders.services import MobileRecipients
+from orders.validation import PLAIN_MOBILE_NUMBER
+
+# A templateId sends the serializer to the database for the stored template (found or not).
+pytestmark = pytest.mark.django_db
 
 NOW = datetime(2030, 6, 1, 10, 0, tzinfo=UTC)
 Decoder = Callable[[Request], dict[str, Any] | None]
@@ -41,7 +47,10 @@ EMAIL = (EmailNotificationOrderRequestSerializer, decode_email_order)
 
 def _request(body: bytes, content_type: str) -> Request:
     django_request = APIRequestFactory().post("/orders/sms", data=body, content_type=content_type)
-    return Request(django_request, parsers=[BoundedJSONParser()])
+    request = Request(django_request, parsers=[BoundedJSONParser()])
+    # Authenticated as the views' requests are: a stored template is looked up for its creator.
+    request.user = ServiceOwner(org="ttd")
+    return request
 
 
 def compare(
@@ -384,3 +393,124 @@ def test_large_recipient_lists_agree(kind: tuple[type[OrderRequestBaseSerializer
     # One bad recipient anywhere makes it the serializer's.
     many[rng.randrange(len(many))] = {"mobileNumber": "+47"} if kind is SMS else {"emailAddress": "x"}
     assert compare(kind, json.dumps(order).encode()) == (None, None)
+
+
+# Numbers beside the plain form in a large order: other valid forms, invalid ones, and ones that would
+# fool a check of the numbers joined by newlines.
+LARGE_ORDER_MOBILES: list[Any] = [
+    *MOBILES,
+    "+4790000000",
+    "+47 99999999",
+    "+4799999999\n",
+    "\n+4799999999",
+    "+4799999999\n+4799999998",
+    "+4799999999\t",
+    "+479999999",
+    "+47٩٩٩٩٩٩٩٩",
+    "+47" + "9" * 40,
+    None,
+    47,
+]
+
+
+# Recipients of other shapes: valid ones of the general decoder, and refused ones.
+LARGE_ORDER_SHAPES: list[Any] = [
+    {"mobileNumber": "+4799999999", "isReserved": True},
+    {"mobileNumber": "+4799999999", "emailAddress": None},
+    {"mobileNumber": "+4799999999", "emailAddress": "a@b.no"},
+    {"nationalIdentityNumber": NINS[0]},
+    {"organizationNumber": ORGNOS[0]},
+    {"emailAddress": "a@b.no"},
+    {"mobileNumber": "+4799999999", "unknown": 1},
+    {},
+    "+4799999999",
+    None,
+]
+
+
+# Starts of Norwegian mobile numbers (libphonenumber: 4[015-8] and 9), two digits each.
+MOBILE_STARTS = ["40", "41", "45", "46", "47", "48", "90", "93", "99"]
+
+
+@st.composite
+def large_sms_bodies(draw: st.DrawFn) -> bytes:
+    """An SMS order of 600 to 900 recipients (over MOBILE_ONLY_MIN_BODY), nearly all plain numbers, with a
+    few others at drawn places: other numbers, other recipient shapes, wrong types."""
+    rng = random.Random(draw(st.integers(0, 2**32)))
+    count = draw(st.integers(600, 900))
+    recipients: list[Any] = [
+        {
+            "mobileNumber": rng.choice(["+47", "0047"])
+            + rng.choice(MOBILE_STARTS)
+            + f"{rng.randrange(10**6):06d}"
+        }
+        for _ in range(count)
+    ]
+    odd = st.one_of(
+        st.sampled_from(LARGE_ORDER_MOBILES).map(lambda number: {"mobileNumber": number}),
+        st.sampled_from(LARGE_ORDER_SHAPES),
+    )
+    for item in draw(st.lists(odd, max_size=2)):
+        recipients.insert(draw(st.integers(0, len(recipients))), item)
+    order: dict[str, Any] = {"recipients": recipients}
+    for name, values in {**SMS_FIELDS, "sendersReference": OPTIONAL["sendersReference"]}.items():
+        choice = draw(st.sampled_from(["absent", "valid", "valid", "valid", "drawn"]))
+        if choice == "valid" and name in VALID:
+            order[name] = VALID[name]
+        elif choice == "drawn":
+            order[name] = draw(values)
+    order.setdefault("body", "Hei")
+    raw = json.dumps(order, ensure_ascii=draw(st.booleans())).encode("utf-8", "surrogatepass")
+    if draw(st.sampled_from([False] * 9 + [True])):
+        at = draw(st.integers(0, len(raw) - 1))
+        raw = raw[:at] + bytes([draw(st.sampled_from([0xFF, ord('"'), ord("\\"), ord(",")]))]) + raw[at:]
+    return raw
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(large_sms_bodies())
+def test_large_sms_orders_fast_path_agrees_with_the_serializer(body: bytes) -> None:
+    assert len(body) >= MOBILE_ONLY_MIN_BODY
+    fast, slow = compare(SMS, body)
+    if fast is not None:
+        plain = all(
+            list(item) == ["mobileNumber"] and PLAIN_MOBILE_NUMBER.fullmatch(item["mobileNumber"])
+            for item in json.loads(body)["recipients"]
+        )
+        # Held as numbers exactly when every recipient is a plain number alone.
+        assert isinstance(fast["recipients"], MobileRecipients) == plain
+    event("fast path" if fast is not None else "serializer accepts" if slow is not None else "refused")
+
+
+def test_a_large_order_of_plain_numbers_is_held_as_numbers() -> None:
+    numbers = [f"+4799{n:06d}" for n in range(2_000)]
+    fast, slow = compare(
+        SMS, json.dumps(_valid_sms(recipients=[{"mobileNumber": n} for n in numbers])).encode()
+    )
+    assert fast is not None
+    assert fast == slow
+    assert isinstance(fast["recipients"], MobileRecipients)
+    assert fast["recipients"].numbers == numbers
+
+
+@pytest.mark.parametrize(
+    ("odd", "accepted"),
+    [
+        ({"mobileNumber": "+46701234567"}, True),  # valid, not plain: decided by libphonenumber
+        ({"mobileNumber": "+47 99999999"}, True),
+        ({"mobileNumber": "+4799999999", "isReserved": False}, True),  # another shape: general decoder
+        ({"mobileNumber": "+4799999999\n+4799999998"}, False),  # two plain numbers in one string
+        ({"mobileNumber": "+4799999999\n"}, True),  # libphonenumber strips it; stored as given
+        ({"mobileNumber": ""}, False),
+        ({"mobileNumber": None}, False),
+    ],
+)
+def test_one_odd_recipient_among_plain_ones(odd: dict[str, Any], accepted: bool) -> None:
+    many: list[dict[str, Any]] = [{"mobileNumber": f"+4799{n:06d}"} for n in range(1_000)]
+    many.insert(57, odd)
+    fast, slow = compare(SMS, json.dumps(_valid_sms(recipients=many)).encode())
+    assert (fast is not None) == accepted
+    assert (slow is not None) == accepted
+    if fast is not None:
+        assert not isinstance(fast["recipients"], MobileRecipients)
+        assert fast == slow
