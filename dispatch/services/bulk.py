@@ -101,6 +101,7 @@ class CopySpool:
         self._file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES)
         self._lines: list[str] = []
         self._ids: list[str] = []
+        self._id_batch = 8
         self.rows = 0
 
     def row(self, values: dict[str, object]) -> list[str]:
@@ -121,7 +122,10 @@ class CopySpool:
         """Spool one row given as its COPY text up to its id (every column but the last, each followed by
         a tab) with a new id; returns the id (as text)."""
         if not self._ids:
-            self._ids = _uuid4_strings(1000)
+            # A few ids for a small order, a thousand at a time for a large one (1,000 up front was a
+            # tenth of a one-recipient order's processing).
+            self._ids = _uuid4_strings(self._id_batch)
+            self._id_batch = min(1000, self._id_batch * 8)
         row_id = self._ids.pop()
         self._lines.append(text + row_id)
         self.rows += 1

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -67,7 +67,8 @@ _CLAIM_ONE_SQL = (
 def _claim(sql: str, params: dict[str, Any]) -> Claim | None:
     now = timezone.now()
     params = {**params, "now": now, "lease_until": now + settings.NOTIFICATIONS_PROCESSING_LEASE}
-    with transaction.atomic(), connection.cursor() as cursor:
+    # One statement in autocommit: as atomic as BEGIN ... COMMIT around it, and two round trips fewer.
+    with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return Claim(order_id=row[0], attempt=row[1]) if row else None

@@ -149,6 +149,8 @@ def _recipient_chunks(order_id: uuid.UUID, size: int) -> Iterator[list[Recipient
         if not rows:
             return
         yield rows
+        if len(rows) < size:
+            return  # the last chunk: asking again would only find nothing (a round trip per small order)
         last = rows[-1].position
 
 
@@ -214,7 +216,9 @@ def _enqueue_send() -> None:
         logger.warning("could not enqueue %s; the send sweep will pick the notifications up", SEND_TASK)
 
 
-def _commit(claim: Claim, generator: OrderGenerator, *, note: str, failed_checks: int) -> None:
+def _commit(
+    claim: Claim, generator: OrderGenerator, *, note: str, failed_checks: int, callbacks: bool
+) -> None:
     """Move the order on and insert all its notifications, in one transaction."""
     now = timezone.now()
     status = OrderStatus.PROCESSED if generator.counts.new else OrderStatus.COMPLETED
@@ -232,8 +236,9 @@ def _commit(claim: Claim, generator: OrderGenerator, *, note: str, failed_checks
         if not moved:
             raise ClaimLost
         rows = generator.copy_into()
-        # Callbacks for notifications born final (reserved, no address), and for the order if it is done.
-        callbacks_record_orders(order_ids=[claim.order_id], notifications=True)
+        if callbacks:
+            # Callbacks for notifications born final (reserved, no address), and for the order if done.
+            callbacks_record_orders(order_ids=[claim.order_id], notifications=True)
         if status == OrderStatus.COMPLETED:
             status_feed_record(order_ids=[claim.order_id])
         if generator.counts.new:
@@ -306,7 +311,14 @@ def _process_claimed(claim: Claim) -> None:
     try:
         if missing := generator.missing_channels_note():
             notes.append(missing)
-        _commit(claim, generator, note=" ".join(notes), failed_checks=failed_checks)
+        _commit(
+            claim,
+            generator,
+            note=" ".join(notes),
+            failed_checks=failed_checks,
+            # An order's callback URL is set when it is registered: without one there is nothing to ask.
+            callbacks=bool(order.status_callback_url),
+        )
     finally:
         generator.close()
 
@@ -326,15 +338,22 @@ def order_process_claimed(claim: Claim) -> None:
         raise
 
 
-def order_process(*, order_id: uuid.UUID) -> Order:
-    """Process one order now if it is due and not taken; returns the order as it then stands.
+def order_process_if_due(*, order_id: uuid.UUID) -> bool:
+    """Process one order now if it is due and not taken; False when it was not (or is unknown).
 
     Safe to call any number of times: an order that is not due, is held by another worker, or has moved
-    on is returned unchanged. Raises Order.DoesNotExist for an unknown id.
+    on is left as it is. The pipeline's fast path after registration: no read of the order afterwards.
     """
     claim = order_claim(order_id=order_id)
-    if claim is not None:
-        order_process_claimed(claim)
+    if claim is None:
+        return False
+    order_process_claimed(claim)
+    return True
+
+
+def order_process(*, order_id: uuid.UUID) -> Order:
+    """:func:`order_process_if_due`, then the order as it stands (Order.DoesNotExist for an unknown id)."""
+    order_process_if_due(order_id=order_id)
     return Order.objects.get(id=order_id)
 
 

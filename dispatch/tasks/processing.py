@@ -9,8 +9,7 @@ from celery import shared_task
 
 from dispatch.services.completion import orders_complete
 from dispatch.services.expiry import notifications_expire
-from dispatch.services.processing import order_process, orders_process_due
-from orders.models import Order
+from dispatch.services.processing import order_process_if_due, orders_process_due
 
 logger = logging.getLogger(__name__)
 
@@ -19,9 +18,12 @@ logger = logging.getLogger(__name__)
 def order_process_task(order_id: str) -> None:
     """Process one order now if it is due (the fast path after registration); duplicates are harmless."""
     try:
-        order_process(order_id=uuid.UUID(str(order_id)))
-    except (ValueError, Order.DoesNotExist):
+        order_id_value = uuid.UUID(str(order_id))
+    except ValueError:
         logger.warning("no order %s to process", order_id)
+        return
+    # An unknown id claims nothing, as an order that is not due or already taken.
+    order_process_if_due(order_id=order_id_value)
 
 
 @shared_task(name="dispatch.orders_process_due")

@@ -602,3 +602,38 @@ def test_unexpected_error_keeps_the_order_for_a_later_retry_with_the_reason(monk
     assert order.next_attempt_at > timezone.now()
     assert "disk full" in order.processing_note
     assert not SmsNotification.objects.filter(order=order).exists()
+
+
+def _sqls(queries: CaptureQueriesContext) -> list[str]:
+    return [q["sql"] for q in queries.captured_queries]
+
+
+@pytest.mark.parametrize("callback_url", [None, "https://owner.example.no/callback"])
+def test_a_small_order_takes_no_round_trip_it_does_not_need(callback_url):
+    """The fast path after registration: the claim is one statement (no transaction around it), the one
+    chunk of recipients shorter than the chunk size is the last one read, the callback outbox is asked
+    only for an order with a callback URL, and the order is not read again afterwards."""
+    order = make_order("Email", [{"email_address": "a@example.no"}], status_callback_url=callback_url)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert processing.order_process_if_due(order_id=order.id)
+
+    sqls = _sqls(queries)
+    assert sqls[0].lstrip().startswith("UPDATE")  # the claim, not a BEGIN or SAVEPOINT first
+    assert len([sql for sql in sqls if '"orders_recipient"' in sql]) == 1
+    outbox_asked = [sql for sql in sqls if '"status_callback_url" >' in sql]
+    assert bool(outbox_asked) == bool(callback_url)
+    assert EmailNotification.objects.get(order=order).to_address == "a@example.no"
+    assert Order.objects.get(id=order.id).status == OrderStatus.PROCESSED
+    assert not processing.order_process_if_due(order_id=order.id)  # done: nothing to claim
+
+
+def test_the_fast_path_task_ignores_an_unknown_or_malformed_order_id(caplog):
+    from dispatch.tasks.processing import order_process_task
+
+    order_process_task("0b7e8c39-53c5-4f4e-9d0e-6a4c1f1e2a11")
+    order_process_task("not-a-uuid")
+
+    assert [r.getMessage() for r in caplog.records if "to process" in r.getMessage()] == [
+        "no order not-a-uuid to process"
+    ]
