@@ -3,7 +3,8 @@
 The ORM path (``orders.services.order_insert`` in ``transaction.atomic``) costs six round trips for a
 one-recipient order: BEGIN, an INSERT per template, the order's INSERT, a COPY and COMMIT. Here the rows
 are built exactly as the ORM builds them (unsaved model instances, every field's ``pre_save`` and
-``get_db_prep_save``, so defaults, ``auto_now`` timestamps and JSON are the ORM's own) and written by
+``get_db_prep_save`` unless the field stores the value unchanged, so defaults, ``auto_now`` timestamps and
+JSON are the ORM's own) and written by
 data-modifying CTEs of one statement, which PostgreSQL runs atomically in autocommit mode. Ids are made in
 Python (UUIDs), so nothing needs to be read back.
 
