@@ -3,7 +3,8 @@
 The ORM path (``orders.services.order_insert`` in ``transaction.atomic``) costs six round trips for a
 one-recipient order: BEGIN, an INSERT per template, the order's INSERT, a COPY and COMMIT. Here the rows
 are built exactly as the ORM builds them (unsaved model instances, every field's ``pre_save`` and
-``get_db_prep_save``, so defaults, ``auto_now`` timestamps and JSON are the ORM's own) and written by
+``get_db_prep_save`` unless the field stores the value unchanged, so defaults, ``auto_now`` timestamps and
+JSON are the ORM's own) and written by
 data-modifying CTEs of one statement, which PostgreSQL runs atomically in autocommit mode. Ids are made in
 Python (UUIDs), so nothing needs to be read back.
 
@@ -14,6 +15,7 @@ when the key was taken over meanwhile, the UPDATE matches nothing and nothing at
 from __future__ import annotations
 
 import functools
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -57,12 +59,51 @@ def _insert_fields(model: type[models.Model]) -> tuple[tuple[models.Field[Any, A
     return fields, ", ".join(_q(field.column) for field in fields)
 
 
+# Field classes whose ``pre_save`` (the attribute as it is) and ``get_db_prep_save`` hand a value of these
+# types, or None, to PostgreSQL unchanged: Django's own methods of exactly these classes (a subclass may
+# convert, so only the exact class counts). Everything else (auto_now timestamps, JSON, integers, which
+# Django wraps in a sized type) takes the full path.
+_PASS_THROUGH: dict[type[models.Field[Any, Any]], tuple[type, ...]] = {
+    models.CharField: (str,),
+    models.TextField: (str,),
+    models.URLField: (str,),
+    models.UUIDField: (uuid.UUID,),
+    models.BooleanField: (bool,),
+}
+
+
+def _pass_through(field: models.Field[Any, Any]) -> tuple[type, ...] | None:
+    """The value types ``field`` stores unchanged, or None when its values take Django's full path."""
+    if type(field) in (models.ForeignKey, models.OneToOneField):
+        # A relation stores its target's value: None as is, anything else as the target field does.
+        return _PASS_THROUGH.get(type(field.target_field))  # type: ignore[attr-defined]
+    return _PASS_THROUGH.get(type(field))
+
+
+@functools.cache
+def _value_plan(
+    model: type[models.Model],
+) -> tuple[tuple[models.Field[Any, Any], str, tuple[type, ...] | None], ...]:
+    """Per inserted field of ``model``: the field, its attribute and the value types it passes through."""
+    fields, _ = _insert_fields(model)
+    return tuple((field, field.attname, _pass_through(field)) for field in fields)
+
+
 def _row_values(instance: models.Model) -> list[Any]:
-    """The values the ORM's INSERT of ``instance`` would write, in ``_insert_fields`` order."""
-    fields, _ = _insert_fields(type(instance))
-    return [
-        field.get_db_prep_save(field.pre_save(instance, add=True), connection=connection) for field in fields
-    ]
+    """The values the ORM's INSERT of ``instance`` would write, in ``_insert_fields`` order.
+
+    A value the field passes through unchanged is taken as it is; any other goes through the field's
+    ``pre_save`` and ``get_db_prep_save``, as the ORM's INSERT does (tests/orders compare the rows).
+    """
+    values: list[Any] = []
+    for field, attname, types in _value_plan(type(instance)):
+        if types is not None:
+            value = getattr(instance, attname)
+            if value is None or isinstance(value, types):
+                values.append(value)
+                continue
+        values.append(field.get_db_prep_save(field.pre_save(instance, add=True), connection=connection))
+    return values
 
 
 def _insert_cte(name: str, model: type[models.Model], gate: list[str]) -> str:
@@ -75,8 +116,9 @@ def _insert_cte(name: str, model: type[models.Model], gate: list[str]) -> str:
 
 
 @functools.cache
-def _statement(*, idempotency: bool, email: bool, sms: bool) -> str:
-    """The statement's SQL for one shape (with or without a key to mark done, with which templates).
+def _statement(*, idempotency: bool, email: bool, sms: bool, single: bool) -> str:
+    """The statement's SQL for one shape (with or without a key to mark done, with which templates, for
+    one recipient or any number).
 
     Built once per shape and process: only the parameters differ from one order to the next, so the
     text is the same string every time (and PostgreSQL can keep it prepared, see ``_execute``).
@@ -99,11 +141,15 @@ def _statement(*, idempotency: bool, email: bool, sms: bool) -> str:
     ctes.append(_insert_cte("o", Order, template_gates or gate))
     recipient_table = _q(Recipient._meta.db_table)
     names = ", ".join(_q(name) for name, _ in _RECIPIENT_ARRAYS)
-    arrays = ", ".join(f"%s::{sql_type}" for _, sql_type in _RECIPIENT_ARRAYS)
-    ctes.append(
-        f"r AS (INSERT INTO {recipient_table} ({_q('order_id')}, {names}) "
-        f"SELECT %s, u.* FROM o, unnest({arrays}) AS u RETURNING 1)"
-    )
+    if single:
+        # The usual order has one recipient: its values as plain parameters, no arrays to build and
+        # dump in Python nor to unnest on the server.
+        values = ", ".join(["%s"] * len(_RECIPIENT_ARRAYS))
+        source = f"SELECT %s, {values} FROM o"
+    else:
+        arrays = ", ".join(f"%s::{sql_type}" for _, sql_type in _RECIPIENT_ARRAYS)
+        source = f"SELECT %s, u.* FROM o, unnest({arrays}) AS u"
+    ctes.append(f"r AS (INSERT INTO {recipient_table} ({_q('order_id')}, {names}) {source} RETURNING 1)")
     return f"WITH {', '.join(ctes)} SELECT (SELECT count(*) FROM o)"
 
 
@@ -140,7 +186,10 @@ def order_statement_insert(
             params.extend(_row_values(template))
     params.extend(_row_values(order))
     params.append(order.id)
-    if recipient_rows:
+    single = len(recipient_rows) == 1
+    if single:
+        params.extend(recipient_rows[0])
+    elif recipient_rows:
         params.extend(list(column) for column in zip(*recipient_rows, strict=True))
     else:
         params.extend([] for _ in _RECIPIENT_ARRAYS)
@@ -148,6 +197,7 @@ def order_statement_insert(
         idempotency=idempotency is not None,
         email=order.email_template is not None,
         sms=order.sms_template is not None,
+        single=single,
     )
     if connection.in_atomic_block:
         with transaction.atomic():

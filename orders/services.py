@@ -139,6 +139,15 @@ class OrderReceipt:
     def sms_part_count(self) -> int | None:
         return order_sms_part_count(self.order)
 
+    def body(self) -> dict[str, Any]:
+        """The 202 receipt's JSON document (``receipt_body``)."""
+        return receipt_body(
+            order_id=self.order.id,
+            lookup=self.recipient_lookup,
+            sms_parts=self.sms_part_count,
+            warnings=self.warnings,
+        )
+
 
 def order_sms_part_count(order: Order) -> int | None:
     """Parts of the SMS text as registered (None without one); keywords may change it per recipient."""

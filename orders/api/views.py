@@ -26,7 +26,6 @@ from orders.api.decoder import decode_email_order, decode_sms_order
 from orders.api.notification_lists import notification_list, notification_list_state
 from orders.api.output import (
     NotificationOrderListSerializer,
-    NotificationOrderRequestResponseSerializer,
     NotificationOrderSerializer,
     NotificationOrderWithStatusSerializer,
     order_url,
@@ -115,8 +114,9 @@ def _register(request: Request, serializer_class: type[OrderRequestBaseSerialize
         if claim is not None:
             idempotency_release(claim=claim)
         raise
+    # The receipt's document as it is: its serializer (kept for the API description) only returns it.
     return Response(
-        NotificationOrderRequestResponseSerializer(receipt).data,
+        receipt.body(),
         status=status.HTTP_202_ACCEPTED,
         headers={"Location": order_url(receipt.order.id)},
     )

@@ -11,10 +11,11 @@ import time_machine
 from django.db import DataError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from orders.idempotency import IdempotencyClaim, IdempotencyKeyInFlight, idempotency_complete
 from orders.models import IdempotencyKey, NotificationChannel, Order, Recipient
-from orders.order_statement import ONE_STATEMENT_MAX_RECIPIENTS
+from orders.order_statement import ONE_STATEMENT_MAX_RECIPIENTS, _insert_fields, _row_values
 from orders.registry import get_registry
 from orders.registry.models import Organization, OrganizationContact, Person
 from orders.services import (
@@ -22,6 +23,7 @@ from orders.services import (
     RecipientData,
     order_create,
     order_insert,
+    order_row,
     receipt_body,
     recipient_lookup_summarise,
 )
@@ -71,6 +73,31 @@ SHAPES: dict[str, dict[str, Any]] = {
         "sms_template": SmsTemplateData(body="Hei $recipientName$ ærlig", sender_number="Altinn"),
         "senders_reference": "   ",
         "requested_send_time": timezone.now() - timedelta(minutes=1),
+    },
+    # One recipient is written from plain parameters instead of arrays: each kind of recipient once.
+    "one reserved person": {
+        "notification_channel": NotificationChannel.EMAIL_PREFERRED,
+        "recipients": [RecipientData(national_identity_number=RESERVED_NIN)],
+        "email_template": EmailTemplateData(subject="S", body="B"),
+        "sms_template": SmsTemplateData(body="Hei"),
+    },
+    "one organization": {
+        "notification_channel": NotificationChannel.EMAIL,
+        "recipients": [RecipientData(organization_number=ORGNO)],
+        "email_template": EmailTemplateData(subject="S", body="B"),
+    },
+    "one recipient with every address and awkward text": {
+        "notification_channel": NotificationChannel.EMAIL_AND_SMS,
+        "recipients": [
+            RecipientData(
+                email_address="tab\there 'quoted'\\@x.no",
+                mobile_number="{NULL}",
+                external_identity="urn:altinn:person:idporten-email:c@example.no",
+            )
+        ],
+        "email_template": EmailTemplateData(subject="S", body="B"),
+        "sms_template": SmsTemplateData(body="Hei"),
+        "senders_reference": 'ref, "quoted"',
     },
     "sms with 99 recipients": {
         "notification_channel": NotificationChannel.SMS_PREFERRED,
@@ -183,6 +210,54 @@ def test_the_prepared_statement_reused_on_the_connection_stores_the_same_rows() 
                 assert _rows(receipt.order.id) == by_orm, (shape, idempotent)
 
 
+def _django_values(instance: Any) -> list[Any]:
+    """What the ORM's INSERT writes for ``instance``: every field's ``pre_save`` and ``get_db_prep_save``."""
+    fields, _ = _insert_fields(type(instance))
+    return [
+        field.get_db_prep_save(field.pre_save(instance, add=True), connection=connection) for field in fields
+    ]
+
+
+def _comparable(values: list[Any]) -> list[tuple[type, Any]]:
+    # The JSON adapter has no equality of its own: compare what it wraps, and every value's type.
+    return [(type(value), getattr(value, "obj", value)) for value in values]
+
+
+@pytest.mark.parametrize("shape", list(SHAPES), ids=list(SHAPES))
+@time_machine.travel("2030-01-15 08:00:00.123456+00:00", tick=False)
+def test_row_values_are_the_values_the_orm_writes(shape: str) -> None:
+    fields = {name: value for name, value in SHAPES[shape].items() if name != "recipients"}
+    fields.setdefault("requested_send_time", timezone.now())
+    order = order_row(creator="ttd", now=timezone.now(), lookup=None, **fields)
+    for instance in (order, order.email_template, order.sms_template):
+        if instance is not None:
+            assert _comparable(_row_values(instance)) == _comparable(_django_values(instance))
+
+
+@time_machine.travel("2030-01-15 08:00:00.123456+00:00", tick=False)
+def test_row_values_of_other_types_take_the_fields_own_conversions() -> None:
+    # Values a field does not store as they are (a number in a text field, an id as text, a lazy
+    # string, 1 for true) are converted by the field, as the ORM converts them.
+    order = order_row(
+        creator="ttd",
+        notification_channel=NotificationChannel.SMS,
+        requested_send_time=timezone.now(),
+        now=timezone.now(),
+        lookup=None,
+        sms_template=SmsTemplateData(body="Hei"),
+    )
+    order.creator = 123  # type: ignore[assignment]
+    order.senders_reference = gettext_lazy("ref")  # type: ignore[assignment]
+    order.sms_template_id = str(order.sms_template_id)  # type: ignore[assignment]
+    order.ignore_reservation = 1  # type: ignore[assignment]
+
+    values = _row_values(order)
+    assert _comparable(values) == _comparable(_django_values(order))
+    assert {type(value) for value in values} >= {uuid.UUID, bool}
+    assert "123" in values
+    assert "ref" in values
+
+
 def test_reservations_and_lookup_reach_the_rows() -> None:
     shape = SHAPES["both channels, persons, organizations, several recipients"]
     receipt = order_create(creator="ttd", **shape)
@@ -271,6 +346,8 @@ def test_a_small_order_outside_a_transaction_is_one_round_trip() -> None:
         )
     assert len(statements) == 1, [sql[:80] for sql in statements]
     assert statements[0].startswith("WITH ")
+    # One recipient travels as plain parameters, not as arrays to unnest.
+    assert "unnest" not in statements[0]
     assert Recipient.objects.filter(order_id=receipt.order.id).count() == 1
 
 

@@ -18,7 +18,7 @@ from orders.api.serializers import (
     SmsTemplateSerializer,
 )
 from orders.models import Order, OrderStatus
-from orders.services import LookupStatus, OrderReceipt, receipt_body
+from orders.services import LookupStatus, OrderReceipt
 from templates.warnings import WARNING_CODES
 
 API_PATH = "/notifications/api/v1"
@@ -91,12 +91,7 @@ class NotificationOrderRequestResponseSerializer(serializers.Serializer[OrderRec
     warnings = ContentWarningSerializer(many=True, required=False, help_text=WARNINGS_HELP)
 
     def to_representation(self, instance: OrderReceipt) -> dict[str, Any]:
-        return receipt_body(
-            order_id=instance.order.id,
-            lookup=instance.recipient_lookup,
-            sms_parts=instance.sms_part_count,
-            warnings=instance.warnings,
-        )
+        return instance.body()
 
 
 # --- Orders ----------------------------------------------------------------------------------------

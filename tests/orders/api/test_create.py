@@ -8,12 +8,16 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
 from orders import validation
 from orders.api.fields import MSG_NOT_A_STRING
 from orders.api.future.serializers.fields import MSG_PHONE_INVALID
+from orders.api.output import NotificationOrderRequestResponseSerializer
 from orders.models import NotificationChannel, Order, OrderStatus, Recipient, SendingTimePolicy
+from orders.services import LookupStatus, OrderReceipt, RecipientLookup
+from templates.warnings import ContentWarning
 from tests.orders.api.conftest import post_json
 
 pytestmark = pytest.mark.django_db
@@ -215,6 +219,38 @@ def test_receipt_reports_the_recipient_lookup(
         "isReserved": [],
         "missingContact": ["311000179"],
     }
+
+
+def test_receipt_bytes_are_the_receipt_serializers_rendering(
+    api_client: APIClient, registry_person: Any
+) -> None:
+    # The view renders the receipt's document itself; its bytes are what rendering the receipt's
+    # serializer gave: the same keys in the same order, compact, non-ASCII text as it is.
+    registry_person("11876995923", mobile="+4799999999")
+
+    response = post_json(
+        api_client,
+        "/orders/sms",
+        sms_order(
+            body="Hei $recipientName$ ærlig’ " + "x" * 140,
+            recipients=[{"nationalIdentityNumber": "11876995923"}, {"nationalIdentityNumber": "01017012345"}],
+        ),
+    )
+
+    assert response.status_code == 202
+    order = Order.objects.get(id=response.json()["orderId"])
+    receipt = OrderReceipt(
+        order=order,
+        recipient_lookup=RecipientLookup(
+            status=LookupStatus.PARTIAL_SUCCESS,
+            is_reserved=[],
+            missing_contact=["01017012345"],
+            reservations={},
+        ),
+        warnings=[ContentWarning(**warning) for warning in response.json()["warnings"]],
+    )
+    assert response.content == JSONRenderer().render(NotificationOrderRequestResponseSerializer(receipt).data)
+    assert list(response.json()) == ["orderId", "recipientLookup", "smsPartCount", "warnings"]
 
 
 def test_order_whose_lookup_failed_entirely_is_still_registered(api_client: APIClient) -> None:
