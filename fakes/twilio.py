@@ -19,6 +19,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from dispatch.providers.twilio import signature
 
+GARBLED_MESSAGE = "bad\x00number\tfield\nnext line \\N \\ end"
+
 
 class TwilioFake:
     def __init__(self, *, account_sid: str = "AC" + "0" * 32, auth_token: str = "test-token") -> None:
@@ -63,6 +65,12 @@ class TwilioFake:
                 if rule == "invalid":
                     return self._answer(
                         400, {"code": 21211, "message": f"The 'To' number {to} is not valid", "status": 400}
+                    )
+                if rule == "garbled":
+                    # An answer with every character a text column or COPY treats specially: NUL (which
+                    # PostgreSQL refuses in text), tab, newline and backslash.
+                    return self._answer(
+                        400, {"code": 21211, "message": GARBLED_MESSAGE, "status": 400, "more_info": "\x00"}
                     )
                 if rule == "stopped":
                     return self._answer(

@@ -60,12 +60,26 @@ class SmsMessage:
         return f"+{digits}"
 
 
+def storable(text: str) -> str:
+    """``text`` as a PostgreSQL text column can hold it: NUL, which none accepts, becomes U+FFFD.
+
+    A provider's answer is recorded verbatim (its error, its raw response, its message id); a NUL in it
+    (a JSON ``\\u0000``, a C string's terminator inside a PDU field) would fail the whole chunk's record,
+    and its messages would be sent again when their lease runs out.
+    """
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
+
+
 @dataclass(frozen=True)
 class ProviderResult:
     """The provider accepted the message."""
 
     reference: str  # the provider's message id, matched by later delivery reports
     raw: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reference", storable(self.reference))
+        object.__setattr__(self, "raw", storable(self.raw))
 
 
 class ProviderError(Exception):
@@ -88,13 +102,14 @@ class ProviderError(Exception):
         attempted: bool = True,
         raw: str = "",
     ) -> None:
+        message = storable(message)
         super().__init__(message)
         self.message = message
         self.permanent = permanent
         self.retry_after = retry_after
         self.status = status
         self.attempted = attempted
-        self.raw = raw
+        self.raw = storable(raw)
 
     @property
     def stops_batch(self) -> bool:

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from dispatch.models import AttemptOutcome, DeliveryAttempt, ProviderPause
 from dispatch.services.sending import notifications_send
-from fakes.twilio import TwilioFake
+from fakes.twilio import GARBLED_MESSAGE, TwilioFake
 from orders.models import OrderStatus
 from tests.dispatch.sending_support import fresh_providers, sms_notification
 from tests.factories import OrderFactory, SmsTemplateFactory
@@ -97,6 +97,28 @@ def test_a_refused_recipient_is_a_permanent_failure(twilio_api, rule, status):
     assert (notification.status, notification.attempts) == (status, 1)
     attempt = DeliveryAttempt.objects.get(notification_id=notification.id)
     assert attempt.raw_response.startswith("400 ")
+
+
+def test_an_answer_with_nul_tab_newline_and_backslash_is_recorded_not_lost(twilio_api):
+    """PostgreSQL refuses NUL in text: a provider's answer holding one must not fail the chunk's record (its
+    messages would be sent again when their lease ran out). NUL is recorded as U+FFFD, the rest verbatim."""
+    garbled = _sms(number="+4790000104")
+    fine = _sms(number="+4790000105")
+    twilio_api.rules["+4790000104"] = "garbled"
+
+    summary = notifications_send(channel="Sms")
+
+    assert (summary.accepted, summary.failed) == (1, 1)
+    garbled.refresh_from_db()
+    fine.refresh_from_db()
+    assert (garbled.status, fine.status) == ("Failed_InvalidRecipient", "Accepted")
+    stored = GARBLED_MESSAGE.replace("\x00", "\ufffd")
+    assert stored in garbled.last_error
+    attempt = DeliveryAttempt.objects.get(notification_id=garbled.id)
+    assert stored in attempt.error
+    assert attempt.raw_response.startswith("400 ")
+    assert "\\u0000" in attempt.raw_response
+    assert DeliveryAttempt.objects.get(notification_id=fine.id).provider_reference == fine.provider_reference
 
 
 def test_a_429_pauses_twilio_until_retry_after_without_spending_budgets(twilio_api):

@@ -7,6 +7,7 @@ before the batch's later SMS; without it, after the whole batch.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from django.db import connection
 
 from dispatch.models import DeliveryAttempt
 from dispatch.services.sending import notifications_send
+from dispatch.services.sending.recorder import record_pool
 from fakes.smpp import SmppFake
 from orders.models import EmailNotification, OrderStatus, SmsNotification
 from tests.dispatch.sending_support import email_notification, fresh_providers, sms_notification, use_smsc
@@ -81,6 +83,45 @@ def test_an_email_due_during_an_sms_batch_is_sent_between_its_messages(smsc, set
     ) == {"Accepted"}
     # The SMS batch was one claim: every SMS has its first attempt, none was given back.
     assert set(DeliveryAttempt.objects.filter(channel="Sms").values_list("attempt", flat=True)) == {1}
+
+
+class _BusyRecorderSmsc(_Smsc):
+    """Keeps the worker's recording thread busy from the BUSY_FROM-th submit_sm to the BUSY_UNTIL-th."""
+
+    BUSY_FROM, BUSY_UNTIL = 10, 100
+    released: threading.Event
+
+    def _submit(self, session: Any, pdu: Any) -> None:
+        if len(self.submits) == self.BUSY_FROM - 1:
+            record_pool().submit(self.released.wait, 30)  # what a long claim or record would do
+        elif len(self.submits) == self.BUSY_UNTIL - 1:
+            self.released.set()
+        super()._submit(session, pdu)
+
+
+def test_the_due_question_is_not_queued_behind_the_recording_thread(settings):
+    """A claim ahead or a chunk's record keeps the recording thread busy for a while: the question whether
+    an email is due is asked by a thread of its own, so the email goes out while the recorder is busy."""
+    fake = _BusyRecorderSmsc(system_id="notify", password="secret")
+    fake.emails, fake.released = [], threading.Event()
+    fake.start()
+    try:
+        use_smsc(settings, fake.port)
+        settings.NOTIFICATIONS_EMAIL_PROVIDER = "sandbox"
+        settings.NOTIFICATIONS_SEND_BATCH_SIZE = BATCH
+        settings.NOTIFICATIONS_SEND_INTERLEAVE_SECONDS = 1e-6
+        _sms_batch()
+
+        summary = notifications_send()
+    finally:
+        fake.released.set()
+        fake.stop()
+
+    assert summary.accepted == BATCH + 1
+    channels = _attempt_channels()
+    # Sent between the SMS handed over while the recording thread was busy, not after it was free again.
+    assert TRIGGER <= channels.index("Email") < _BusyRecorderSmsc.BUSY_UNTIL - 10
+    assert EmailNotification.objects.get(id=fake.emails[0].id).status == "Succeeded"
 
 
 def test_without_interleaving_the_email_waits_for_the_end_of_the_batch(smsc, settings):

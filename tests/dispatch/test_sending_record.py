@@ -48,6 +48,24 @@ def test_every_acceptance_of_a_batch_is_recorded_with_its_own_reference(settings
     assert {row.provider_reference for row in rows} == set(by_number.values())
     assert all(by_number[row.mobile_number.lstrip("+")] == row.provider_reference for row in rows)
     assert DeliveryAttempt.objects.filter(outcome=AttemptOutcome.ACCEPTED).count() == 120
+    # Each attempt row (written by COPY) carries its notification's own values.
+    by_id = {row.id: row for row in rows}
+    for attempt in DeliveryAttempt.objects.all():
+        row = by_id[attempt.notification_id]
+        assert (attempt.channel, attempt.order_id, attempt.attempt, attempt.provider) == (
+            "Sms",
+            order.id,
+            1,
+            "smpp",
+        )
+        assert (attempt.status, attempt.provider_reference, attempt.error) == (
+            "Accepted",
+            row.provider_reference,
+            "",
+        )
+        assert attempt.raw_response == f"submit_sm_resp ok message_id={row.provider_reference}"
+        assert attempt.started_at.tzinfo is not None
+        assert attempt.duration_ms >= 0
 
 
 def test_a_recycled_provider_id_is_recorded_without_the_reference_and_the_rest_of_the_chunk_is_kept(settings):

@@ -6,11 +6,13 @@ record. At most one chunk is being recorded while the next one fills, so the out
 are at most two chunks; the sender stops handing messages over as soon as a record has failed, as it did
 when it recorded them itself.
 
-The same thread, first in first out, also claims a channel's next batch ahead and asks whether the other
-channel is due (``send._Ahead``, ``send._ChannelRun._between``): round trips the sender no longer waits for.
+The same thread, first in first out, also claims a channel's next batch ahead (``send._Ahead``): a round
+trip the sender no longer waits for. Whether the other channel is due (``send._ChannelRun._between``) is
+asked by a second thread of its own, so the question never waits behind a claim of 500 rows or a chunk's
+transaction: the answer is what lets an immediate email in between two SMS.
 
-The thread lives as long as its worker process; its database connection is checked before each chunk,
-like a task's, and closed at the end of each send run. Inside a transaction (an instant send's request,
+The threads live as long as their worker process; their database connections are checked before each
+use, like a task's, and closed at the end of each send run. Inside a transaction (an instant send's request,
 a test) and for batches of a single chunk, chunks are recorded in the caller's thread: another
 connection could not see the rows.
 """
@@ -31,19 +33,32 @@ from dispatch.services.sending.claim import Claimed
 from dispatch.services.sending.lease import _Lease
 from dispatch.services.sending.record import RECORD_CHUNK, SendSummary, _record
 
-_executor: ThreadPoolExecutor | None = None
+_executors: dict[str, ThreadPoolExecutor] = {}
 _executor_pid = 0
 _executor_lock = threading.Lock()
 
 
-def record_pool() -> ThreadPoolExecutor:
-    """This process's recording thread (a forked worker process makes its own)."""
-    global _executor, _executor_pid
+def _pool(name: str) -> ThreadPoolExecutor:
+    """This process's single thread called ``name`` (a forked worker process makes its own)."""
+    global _executor_pid
     with _executor_lock:
-        if _executor is None or _executor_pid != os.getpid():
-            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="send-record")
+        if _executor_pid != os.getpid():
+            _executors.clear()
             _executor_pid = os.getpid()
-        return _executor
+        executor = _executors.get(name)
+        if executor is None:
+            executor = _executors[name] = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        return executor
+
+
+def record_pool() -> ThreadPoolExecutor:
+    """This process's recording thread: records chunks and claims the next batch ahead, in order."""
+    return _pool("send-record")
+
+
+def question_pool() -> ThreadPoolExecutor:
+    """This process's thread for "is the other channel due?": never queued behind records or claims."""
+    return _pool("send-due")
 
 
 def fresh_connections() -> None:
@@ -53,10 +68,10 @@ def fresh_connections() -> None:
 
 
 def recording_close() -> None:
-    """Close the recording thread's database connection (at the end of a send run: none is left idle)."""
+    """Close the threads' database connections (at the end of a send run: none is left idle)."""
     with _executor_lock:
-        executor = _executor if _executor_pid == os.getpid() else None
-    if executor is not None:
+        executors = list(_executors.values()) if _executor_pid == os.getpid() else []
+    for executor in executors:
         executor.submit(connections.close_all).result()
 
 

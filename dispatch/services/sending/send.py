@@ -21,7 +21,13 @@ from dispatch.services.metric_counters import counters_flush
 from dispatch.services.sending.claim import Claimed, notifications_claim, notifications_due
 from dispatch.services.sending.lease import _give_back, _Lease
 from dispatch.services.sending.record import RECORD_CHUNK, SendSummary
-from dispatch.services.sending.recorder import Recorder, fresh_connections, record_pool, recording_close
+from dispatch.services.sending.recorder import (
+    Recorder,
+    fresh_connections,
+    question_pool,
+    record_pool,
+    recording_close,
+)
 from dispatch.shutdown import stop_requested
 
 logger = logging.getLogger(__name__)
@@ -50,7 +56,7 @@ def notifications_send(*, channel: str | None = None, time_budget: float | None 
         while time.monotonic() < deadline and not stop_requested():
             # Another round only while some channel had a full batch: more may be waiting there. A channel
             # that had nothing is asked between the messages of the other's backlog instead (in the
-            # recording thread), and claims on its own again only before the run ends.
+            # question thread), and claims on its own again only before the run ends.
             watched = [run for run in runs if run.watched()]
             full = [run.step() for run in runs if not run.stopped and run not in watched]
             if not any(full) and not any([run.step() for run in watched if not run.stopped]):
@@ -152,8 +158,9 @@ class _ChannelRun:
         Every ``NOTIFICATIONS_SEND_INTERLEAVE_SECONDS`` at most, one indexed query asks whether the other
         channel has a due row; only then is a small batch of it claimed and sent, without interleaving
         in turn. So an immediate email waits for a few SMS of a 500-SMS batch, not for the whole batch.
-        The question is asked by the recording thread (its answer is looked at between later messages):
-        a round trip per question in the sender was half of its time on a busy machine.
+        The question is asked by a thread of its own (its answer is looked at between later messages): a
+        round trip per question in the sender was half of its time on a busy machine, and in the
+        recording thread it waited behind the claims and records queued there.
         """
         check = self._due_check
         if check is not None:
@@ -178,7 +185,7 @@ class _ChannelRun:
                 if other.channel in asked and notifications_due(channel=other.channel):
                     other.step(limit=INTERLEAVE_BATCH)
             return
-        self._due_check = record_pool().submit(_due_channels, asked)
+        self._due_check = question_pool().submit(_due_channels, asked)
 
     def _give_back_ahead(self) -> None:
         ahead, self._ahead = self._ahead, None
@@ -194,7 +201,7 @@ class _ChannelRun:
 
 
 def _due_channels(channels: list[str]) -> list[str]:
-    """Which of ``channels`` have a due notification (in the recording thread)."""
+    """Which of ``channels`` have a due notification (in the question thread)."""
     fresh_connections()
     return [channel for channel in channels if notifications_due(channel=channel)]
 
