@@ -71,9 +71,18 @@ def key_problem(key: str) -> str | None:
     return None
 
 
+def canonical_json(data: Any) -> str:
+    """The JSON text a request's fingerprint hashes: keys sorted, no spaces, non-ASCII as it is."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 def request_fingerprint(*, path: str, data: Any) -> str:
     """A hash of what the request asks for: same path and same JSON (key order and spacing aside)."""
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return canonical_fingerprint(path=path, canonical=canonical_json(data))
+
+
+def canonical_fingerprint(*, path: str, canonical: str) -> str:
+    """``request_fingerprint`` of a document whose ``canonical_json`` text was built another way."""
     return hashlib.sha256(f"{path}\n{canonical}".encode()).hexdigest()
 
 

@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from core.auth import creator_of
 from orders.api import schema
 from orders.api.base import ApiViewSet, json_body
-from orders.api.decoder import decode_email_order, decode_sms_order
+from orders.api.decoder import decode_email_order, decode_sms_order, mobile_only_canonical_json
 from orders.api.notification_lists import notification_list, notification_list_state
 from orders.api.output import (
     NotificationOrderListSerializer,
@@ -40,6 +40,7 @@ from orders.idempotency import (
     IDEMPOTENCY_HEADER,
     REPLAYED_HEADER,
     IdempotentReplay,
+    canonical_fingerprint,
     idempotency_claim,
     idempotency_release,
     key_problem,
@@ -91,11 +92,16 @@ def _register(request: Request, serializer_class: type[OrderRequestBaseSerialize
         problem = key_problem(key)
         if problem:
             raise serializers.ValidationError({IDEMPOTENCY_HEADER: [problem]})
-        if data is None:  # decoded by the fast path: the fingerprint hashes the document as parsed
-            data = json_body(request, what="order")
-        outcome = idempotency_claim(
-            creator=creator, key=key, request_hash=request_fingerprint(path=request.path, data=data)
-        )
+        # Decoded by the fast path: the fingerprint hashes the document as parsed, a large numbers-only
+        # order without parsing its recipients a second time.
+        canonical = mobile_only_canonical_json(request, validated["recipients"]) if data is None else None
+        if canonical is not None:
+            request_hash = canonical_fingerprint(path=request.path, canonical=canonical)
+        else:
+            if data is None:
+                data = json_body(request, what="order")
+            request_hash = request_fingerprint(path=request.path, data=data)
+        outcome = idempotency_claim(creator=creator, key=key, request_hash=request_hash)
         if isinstance(outcome, IdempotentReplay):
             return Response(
                 outcome.body,

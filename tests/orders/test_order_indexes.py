@@ -13,10 +13,11 @@ from orders.models import (
     EMAIL_PENDING_STATUSES,
     SMS_PENDING_STATUSES,
     EmailNotification,
+    Order,
     Recipient,
     SmsNotification,
 )
-from tests.factories import OrderFactory
+from tests.factories import OrderFactory, RecipientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -66,3 +67,34 @@ def test_per_order_queries_use_an_index() -> None:
     for query, plan in _plans().items():
         assert "Seq Scan" not in plan, f"{query}:\n{plan}"
         assert "Index" in plan, f"{query}:\n{plan}"
+
+
+def test_the_recipient_table_has_no_foreign_key_and_deleting_an_order_still_deletes_its_recipients() -> None:
+    # Dropped for the COPY of large orders (orders/migrations/0009); the ORM's CASCADE stays.
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, Recipient._meta.db_table)
+    assert [name for name, info in constraints.items() if info["foreign_key"]] == []
+
+    kept, deleted = RecipientFactory(), RecipientFactory()
+    deleted.order.delete()
+
+    assert list(Recipient.objects.values_list("id", flat=True)) == [kept.id]
+
+
+@pytest.mark.usefixtures("no_seq_scan")
+def test_admin_search_by_a_recipient_number_uses_the_partial_indexes() -> None:
+    # Among recipients given by a number and by an address (no entry in either partial index).
+    order = OrderFactory()
+    RecipientFactory(order=order, position=0)
+    RecipientFactory(order=order, position=1, mobile_number=None, national_identity_number="11876995923")
+    RecipientFactory(order=order, position=2, mobile_number=None, organization_number="311000179")
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Recipient._meta.db_table}")
+    searches = {
+        "recipient_nin_given": Recipient.objects.filter(national_identity_number="11876995923"),
+        "recipient_orgno_given": Recipient.objects.filter(organization_number="311000179"),
+    }
+    for index, recipients in searches.items():
+        plan = Order.objects.filter(id__in=recipients.values("order_id")).explain()
+        assert index in plan, plan
+        assert list(Order.objects.filter(id__in=recipients.values("order_id"))) == [order]

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from orders.models import Order, Recipient
+from orders.idempotency import request_fingerprint
+from orders.models import IdempotencyKey, Order, Recipient
 from tests.orders.api.conftest import API
 
 pytestmark = pytest.mark.django_db
@@ -79,6 +80,59 @@ def test_idempotency_key_replays_a_large_order(api_client: APIClient) -> None:
     assert other.status_code == 422
     assert Order.objects.filter(senders_reference="large").count() == 1
     assert Recipient.objects.filter(order_id=first.json()["orderId"]).count() == COUNT
+
+
+# Bodies of one numbers-only order in other spellings: each must hash as Python's parser reads it.
+_LARGE_BODIES = [
+    # Other key order, spacing, escapes, non-ASCII text, null and false fields.
+    lambda numbers: json.dumps(
+        {
+            "recipients": [{"mobileNumber": n} for n in numbers],
+            "senderNumber": None,
+            "body": 'Hei \u00e5 "deg"\n',
+            "ignoreReservation": False,
+            "sendersReference": "large",
+        },
+        indent=2,
+    ),
+    lambda numbers: json.dumps(
+        {
+            "body": "Hei å deg",
+            "sendersReference": "large",
+            "recipients": [{"mobileNumber": n} for n in numbers],
+        },
+        ensure_ascii=False,
+    ),
+    # A top-level key given twice: the parser keeps the last one.
+    lambda numbers: (
+        '{"body": "first", "sendersReference": "large", "body": "second", "recipients": '
+        + json.dumps([{"mobileNumber": n} for n in numbers])
+        + "}"
+    ),
+    # A text that names a key: decided by parsing the body as before, with the same answer.
+    lambda numbers: json.dumps(
+        {
+            "body": "recipients",
+            "sendersReference": "mobileNumber",
+            "recipients": [{"mobileNumber": n} for n in numbers],
+        }
+    ),
+]
+
+
+@pytest.mark.parametrize("make_body", _LARGE_BODIES)
+def test_the_fingerprint_of_a_large_order_is_that_of_the_parsed_body(
+    api_client: APIClient, make_body: Any
+) -> None:
+    # Keys stored before the numbers-only fingerprint must keep matching their retries.
+    body = make_body(_numbers())
+    answer = api_client.post(
+        f"{API}/orders/sms", data=body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="large-fp"
+    )
+
+    assert answer.status_code == 202
+    stored = IdempotencyKey.objects.get(key="large-fp").request_hash
+    assert stored == request_fingerprint(path=f"{API}/orders/sms", data=json.loads(body))
 
 
 def test_another_creator_cannot_read_a_large_order(api_client: APIClient, other_client: APIClient) -> None:
