@@ -6,6 +6,8 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from dispatch.models import AttemptOutcome, DeliveryAttempt, SandboxMessage
@@ -356,3 +358,18 @@ def test_concurrent_claims_skip_rows_another_worker_holds():
         future.result()
     assert {item.message.notification_id for item in claimed} == {n.id for n in free}
     assert SmsNotification.objects.filter(status="New").count() == 2
+
+
+def test_a_claim_is_three_statements_without_a_transaction_of_its_own():
+    """The pause read, the claim's one UPDATE (committed by itself) and the read of its orders: no BEGIN,
+    COMMIT or SAVEPOINT around them, which were two of five round trips on an immediate email's path."""
+    due = sms_notification()
+    with CaptureQueriesContext(connection) as queries:
+        claimed = notifications_claim(channel="Sms", pause_key="Sms:sandbox", limit=10)
+
+    assert [item.message.notification_id for item in claimed] == [due.id]
+    first_words = [query["sql"].split()[0].upper() for query in queries.captured_queries]
+    assert first_words == ["SELECT", "WITH", "SELECT"]
+    assert "FOR UPDATE SKIP LOCKED" in queries.captured_queries[1]["sql"]
+    due.refresh_from_db()
+    assert (due.status, due.attempts) == ("Sending", 1)
