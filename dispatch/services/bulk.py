@@ -63,17 +63,16 @@ def _column_default(model_field: Field[Any, Any], now: datetime) -> object:
 def _uuid4_strings(count: int) -> list[str]:
     """``count`` random (version 4) UUIDs as text, from one read of the OS's random source.
 
-    About three times faster than ``str(uuid.uuid4())`` per id, which shows at 100,000 rows.
+    Written as 32 hex digits without hyphens, a form PostgreSQL's uuid input reads as well: one slice per
+    id instead of five, a third of the cost (``str(uuid.uuid4())`` costs nine times as much), which shows
+    at 100,000 rows.
     """
     raw = bytearray(os.urandom(16 * count))
     # Every id's bytes 6 and 8 at once (extended slices): a third faster than a loop over the ids.
     raw[6::16] = bytes((byte & 0x0F) | 0x40 for byte in raw[6::16])  # version 4
     raw[8::16] = bytes((byte & 0x3F) | 0x80 for byte in raw[8::16])  # RFC 4122 variant
     h = raw.hex()
-    return [
-        f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-{h[i + 12 : i + 16]}-{h[i + 16 : i + 20]}-{h[i + 20 : i + 32]}"
-        for i in range(0, 32 * count, 32)
-    ]
+    return [h[i : i + 32] for i in range(0, 32 * count, 32)]
 
 
 class CopySpool:
