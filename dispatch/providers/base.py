@@ -63,9 +63,10 @@ class SmsMessage:
 def storable(text: str) -> str:
     """``text`` as a PostgreSQL text column can hold it: NUL, which none accepts, becomes U+FFFD.
 
-    A provider's answer is recorded verbatim (its error, its raw response, its message id); a NUL in it
-    (a JSON ``\\u0000``, a C string's terminator inside a PDU field) would fail the whole chunk's record,
-    and its messages would be sent again when their lease runs out.
+    A provider's answer is recorded verbatim (its error, its raw response, its message id, a delivery
+    report's status); a NUL in it (a JSON ``\\u0000``, a C string's terminator inside a PDU field) would
+    fail the whole chunk's record, and its messages would be sent again when their lease runs out, or
+    answer a delivery report with a 503 that the provider retries for ever.
     """
     return text.replace("\x00", "\ufffd") if "\x00" in text else text
 
@@ -140,6 +141,13 @@ class IncomingReport:
     reference: str | None = None
     notification_id: uuid.UUID | None = None
     raw: str = ""
+
+    def __post_init__(self) -> None:
+        # A provider's text goes into text columns as it came, but for NUL (see ``storable``).
+        object.__setattr__(self, "provider_status", storable(self.provider_status))
+        object.__setattr__(self, "raw", storable(self.raw))
+        if self.reference is not None:
+            object.__setattr__(self, "reference", storable(self.reference))
 
 
 ReportHandler = Callable[[IncomingReport], None]

@@ -265,3 +265,29 @@ def test_an_esp_that_is_not_configured_has_no_webhook(postmark):
 
 def test_webhooks_answer_only_post(postmark):
     assert Client().get(ANYMAIL_URL).status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("field", "status", "code"),
+    [
+        ("status", "deliv\x00ered", None),
+        ("error code", "undelivered", "300\x0005"),
+        ("sid", "delivered", None),
+    ],
+)
+def test_a_signed_callback_with_a_nul_in_any_field_is_stored_not_a_503(
+    sent_sms, twilio_api, field, status, code
+):
+    """PostgreSQL refuses NUL in text: a report holding one is stored with NUL as U+FFFD, not answered 503
+    (which the provider would retry for ever)."""
+    message = dict(sent_sms[1])
+    if field == "sid":
+        message["sid"] += "\x00"
+
+    response = _post_callback(Client(), twilio_api, message, status, error_code=code)
+
+    assert response.status_code == 204
+    report = DeliveryReport.objects.get()
+    stored = report.provider_status + report.raw + (report.reference or "")
+    assert "\x00" not in stored
+    assert ("\ufffd" in stored) == (field != "error code")  # the form's error code is in raw as JSON: \u0000
