@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any, NamedTuple, overload
 from uuid import UUID
 
@@ -140,7 +141,12 @@ class OrderReceipt:
         return order_sms_part_count(self.order)
 
     def body(self) -> dict[str, Any]:
-        """The 202 receipt's JSON document (``receipt_body``)."""
+        """The 202 receipt's JSON document (``receipt_body``): the one stored for an Idempotency-Key and
+        the one answered, built once."""
+        return self._body
+
+    @cached_property
+    def _body(self) -> dict[str, Any]:
         return receipt_body(
             order_id=self.order.id,
             lookup=self.recipient_lookup,
@@ -467,10 +473,11 @@ def _order_write_one_statement(
     recipients: Sequence[RecipientData],
     warnings: Sequence[ContentWarning],
     idempotency: IdempotencyClaim | None,
-) -> Order:
+) -> OrderReceipt:
     """``order_insert`` (and ``idempotency_complete``) for a small order, in one autocommit statement."""
     lookup: RecipientLookup | None = fields["lookup"]
     order = order_row(**fields)
+    receipt = OrderReceipt(order=order, recipient_lookup=lookup, warnings=warnings)
     reservations = lookup.reservations if lookup else {}
     rows = [
         (
@@ -486,17 +493,14 @@ def _order_write_one_statement(
     ]
     claim = None
     if idempotency is not None:
-        body = receipt_body(
-            order_id=order.id, lookup=lookup, sms_parts=order_sms_part_count(order), warnings=warnings
-        )
-        claim = (idempotency.id, idempotency.token, body)
+        claim = (idempotency.id, idempotency.token, receipt.body())
     if not order_statement_insert(order=order, recipient_rows=rows, idempotency=claim):
         raise IdempotencyKeyInFlight(IDEMPOTENCY_TAKEN_OVER)
     for row in (order, order.email_template, order.sms_template):
         if row is not None:
             row._state.adding = False
             row._state.db = connection.alias
-    return order
+    return receipt
 
 
 def order_create(
@@ -559,10 +563,10 @@ def order_create(
         "sms_template": sms_template,
     }
     if len(recipients) < ONE_STATEMENT_MAX_RECIPIENTS:
-        order = _order_write_one_statement(
+        receipt = _order_write_one_statement(
             fields=fields, recipients=recipients, warnings=warnings, idempotency=idempotency
         )
-        receipt = OrderReceipt(order=order, recipient_lookup=lookup, warnings=warnings)
+        order = receipt.order
         # Outside a transaction the statement has committed and this enqueues at once.
         order_enqueue_if_due(order, now=now)
     else:
@@ -574,9 +578,7 @@ def order_create(
                     claim=idempotency,
                     order=order,
                     status=202,
-                    body=receipt_body(
-                        order_id=order.id, lookup=lookup, sms_parts=receipt.sms_part_count, warnings=warnings
-                    ),
+                    body=receipt.body(),
                 )
             order_enqueue_if_due(order, now=now)
     # On the request's log line when registered by a request (core/middleware.py): one line per order.
